@@ -1,0 +1,111 @@
+"""Crash-safe local files: staged in ``.incoming`` with O_EXCL, fsync'd, then linked or renamed."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from pathlib import Path
+
+from clearroom.blobs._base import immutable
+from clearroom.blobs._pipeline import BackgroundWriter, write_all
+
+PIPELINE_AFTER = 8 << 20
+"""Uploads larger than this write and flush on a background thread while the caller hashes."""
+
+_NO_HARDLINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK}
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename, link or mkdir inside ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_dirs(root: Path, directory: Path) -> None:
+    """Create ``directory`` (inside ``root``) and its missing parents, durably."""
+    if directory.is_dir():
+        return
+    missing: list[Path] = []
+    current = directory
+    while current != root and not current.exists():
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir()
+        fsync_dir(path.parent)
+
+
+class StagedFile:
+    """A new file ``<incoming>/<random>`` that is written, sealed, then published or discarded."""
+
+    def __init__(self, incoming: Path) -> None:
+        self.path = incoming / secrets.token_hex(16)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        self._fd: int | None = os.open(self.path, flags, 0o600)
+        self._written = 0
+        self._pipe: BackgroundWriter | None = None
+        self._live = True
+
+    def write(self, view: memoryview) -> None:
+        assert self._fd is not None
+        if self._pipe is not None:
+            self._pipe.submit(immutable(view), view.nbytes)
+            return
+        self._written += write_all(self._fd, view)
+        if self._written >= PIPELINE_AFTER:
+            self._pipe = BackgroundWriter(self._fd)
+
+    def seal(self, mode: int, *, durable: bool = True) -> None:
+        """Finish pending writes, set permissions, fsync and close."""
+        assert self._fd is not None
+        if self._pipe is not None:
+            pipe, self._pipe = self._pipe, None
+            pipe.finish()
+        os.fchmod(self._fd, mode)
+        if durable:
+            os.fsync(self._fd)
+        fd, self._fd = self._fd, None
+        os.close(fd)
+
+    def link_to(self, final: Path) -> bool:
+        """Publish as ``final`` unless it exists (atomic hard link); False if it already did."""
+        try:
+            final.hardlink_to(self.path)
+        except FileExistsError:
+            created = False
+        except OSError as exc:
+            if exc.errno not in _NO_HARDLINKS:
+                raise
+            created = not final.exists()  # no hard links here: a concurrent writer may also rename
+            if created:
+                self.path.replace(final)
+        else:
+            created = True
+        if created:
+            fsync_dir(final.parent)
+        self.discard()
+        return created
+
+    def replace(self, final: Path) -> None:
+        """Publish as ``final``, atomically replacing any previous file."""
+        self.path.replace(final)
+        self._live = False
+        fsync_dir(final.parent)
+
+    def discard(self) -> None:
+        """Stop writing, close and remove the staged file (idempotent)."""
+        if self._pipe is not None:
+            pipe, self._pipe = self._pipe, None
+            pipe.abort()
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+        if self._live:
+            self._live = False
+            self.path.unlink(missing_ok=True)

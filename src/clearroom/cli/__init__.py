@@ -1,0 +1,1 @@
+"""The ``clearroom`` command: serve the centre, run workers, publish releases, start the demo."""

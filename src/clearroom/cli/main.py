@@ -1,0 +1,176 @@
+"""Entry point of the ``clearroom`` command. Heavy imports (Django, httpx) happen inside the
+commands that need them, so ``clearroom --help`` answers at once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from clearroom.errors import ClearroomError
+
+app = typer.Typer(
+    name="clearroom",
+    help="Clearroom: an open cybersecurity transparency centre.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+@app.command()
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    threads: Annotated[int, typer.Option(help="Threads per worker process.")] = 8,
+    jobs: Annotated[bool, typer.Option(help="Run the embedded job runner in the web process.")] = True,
+) -> None:
+    """Serve the portal, the API and the embedded job runner."""
+    from clearroom.cli import _django
+    from clearroom.cli.serve import serve as run
+
+    _django.setup()
+    _django.migrate()
+    console.print(f"Clearroom at [bold]http://{host}:{port}/[/]")
+    run(host=host, port=port, workers=workers, threads=threads, run_jobs=jobs)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or update the database schema."""
+    from clearroom.cli import _django
+
+    _django.setup()
+    _django.migrate(verbosity=1)
+
+
+@app.command()
+def createadmin(
+    username: Annotated[str, typer.Option(prompt=True)],
+    email: Annotated[str, typer.Option(prompt=True)] = "",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="CLEARROOM_ADMIN_PASSWORD")
+    ] = "",
+) -> None:
+    """Create a centre operator (a superuser who can use /admin/)."""
+    from clearroom.cli import _django
+
+    _django.setup()
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    from clearroom.server.accounts.models import User
+
+    if User.objects.filter(username=username).exists():
+        raise ClearroomError(f"createadmin: a user named {username!r} already exists")
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        raise ClearroomError("createadmin: " + " ".join(exc.messages)) from None
+    User.objects.create_superuser(username=username, email=email, password=password)
+    console.print(f"Created operator [bold]{username}[/]; sign in at /admin/")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs run at the same time.")] = 1,
+) -> None:
+    """Run verification jobs (in-process queue or procrastinate, per configuration)."""
+    from clearroom.cli import _django
+
+    _django.setup()
+    from django.conf import settings
+
+    from clearroom.jobs import run_worker
+
+    console.print(f"Worker started ({settings.CONFIG.jobs_backend} backend); Ctrl-C stops it.")
+    run_worker(concurrency=concurrency)
+
+
+@app.command()
+def publish(
+    directory: Annotated[Path, typer.Argument(help="Directory whose files form the release.")],
+    product: Annotated[str, typer.Option(help="ORG/PRODUCT, e.g. acme/edgerouter-x5.")],
+    version: Annotated[str, typer.Option(help="Release version, e.g. 2.4.1.")],
+    url: Annotated[str, typer.Option(envvar="CLEARROOM_URL", help="The centre's address.")] = "http://127.0.0.1:8000",
+    token: Annotated[str, typer.Option(envvar="CLEARROOM_TOKEN", help="API token (clr_…).")] = "",
+    confidential: Annotated[
+        list[str] | None, typer.Option(help="Glob of file names to mark confidential (repeatable).")
+    ] = None,
+    notes: Annotated[str, typer.Option(help="Release notes for a new release.")] = "",
+    do_publish: Annotated[bool, typer.Option("--publish", help="Publish the release after uploading.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Upload a release directory (digest declared, streamed, progress shown) and print what was stored."""
+    from clearroom.cli.publish_command import run
+
+    if "/" not in product:
+        raise ClearroomError("publish: --product must be ORG/PRODUCT, for example acme/edgerouter-x5")
+    if not token:
+        raise ClearroomError("publish: give an API token with --token or CLEARROOM_TOKEN")
+    org, _, product_slug = product.partition("/")
+    run(
+        directory,
+        url=url,
+        token=token,
+        org=org,
+        product=product_slug,
+        version=version,
+        confidential=confidential or [],
+        notes=notes,
+        publish=do_publish,
+        as_json=as_json,
+        console=console,
+    )
+
+
+@app.command()
+def demo(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database and artifacts.")] = Path(
+        "clearroom-demo"
+    ),
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True,
+) -> None:
+    """Start a demo centre on SQLite with a vendor, a product and a published release."""
+    os.environ.setdefault("CLEARROOM_DATA_DIR", str(data_dir))
+    os.environ.setdefault("CLEARROOM_BASE_URL", f"http://{host}:{port}")
+    os.environ.setdefault("CLEARROOM_LOG_FORMAT", "text")
+    os.environ.setdefault("CLEARROOM_LOG_LEVEL", "WARNING")
+    from clearroom.cli import _django
+
+    _django.setup()
+    _django.migrate()
+    from clearroom.cli.demo_command import show
+    from clearroom.server.demo import seed
+
+    show(seed(), base_url=f"http://{host}:{port}", console=console)
+    if serve_:
+        from clearroom.cli.serve import serve as run
+
+        run(host=host, port=port, workers=1, threads=8, run_jobs=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except ClearroomError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

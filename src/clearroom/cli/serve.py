@@ -1,0 +1,49 @@
+"""Run the web service under gunicorn (threads for concurrent requests, one process by default)
+with the embedded job runner in the same process when the in-process backend is configured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def serve(*, host: str, port: int, workers: int, threads: int, run_jobs: bool) -> None:
+    from django.conf import settings
+    from gunicorn.app.base import BaseApplication
+
+    from clearroom.server.wsgi import application
+
+    embedded_jobs = run_jobs and settings.CONFIG.jobs_backend == "inprocess"
+
+    def post_worker_init(worker: Any) -> None:
+        if embedded_jobs:
+            from clearroom.jobs import start_background_runner
+
+            worker._clearroom_runner = start_background_runner()
+
+    def worker_exit(server: Any, worker: Any) -> None:
+        runner = getattr(worker, "_clearroom_runner", None)
+        if runner is not None:
+            runner.stop()
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options = {
+                "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                "timeout": 120,
+                "graceful_timeout": 30,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "warning",
+                "post_worker_init": post_worker_init,
+                "worker_exit": worker_exit,
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return application
+
+    Server().run()

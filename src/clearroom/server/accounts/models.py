@@ -1,0 +1,94 @@
+"""Who acts in Clearroom: organisations of every kind, their people and roles, and API tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
+    "Use 1-64 lower-case letters, digits and inner hyphens (for example 'acme-networks').",
+)
+
+
+class User(AbstractUser):
+    """A person. Organisations, not users, own things; a user acts through memberships."""
+
+    class Meta:
+        db_table = "accounts_user"
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        VENDOR = "vendor", "Vendor (manufacturer)"
+        REGULATOR = "regulator", "Regulator"
+        LAB = "lab", "Certification body or test lab"
+        CUSTOMER = "customer", "Customer"
+        STANDARDS_BODY = "standards_body", "Standards body"
+        OPERATOR = "operator", "Centre operator"
+
+    slug = models.SlugField(max_length=64, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    website = models.URLField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="organisations"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MAINTAINER = "maintainer", "Maintainer"
+        EXPERT = "expert", "Expert"
+        EVALUATOR = "evaluator", "Evaluator"
+        VIEWER = "viewer", "Viewer"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation"], name="one_membership_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} of {self.organisation}"
+
+
+class ApiToken(models.Model):
+    """A bearer token that acts for its user, narrowed to one organisation (optionally one
+    product) and a list of actions. Only a SHA-256 of the secret is stored."""
+
+    key_id = models.CharField(max_length=16, unique=True, editable=False)
+    secret_sha256 = models.CharField(max_length=64, editable=False)
+    name = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.CASCADE
+    )
+    scopes = models.JSONField(default=list, help_text="Actions the token may perform.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -1,0 +1,24 @@
+"""The JSON API (django-ninja). OpenAPI at ``/api/openapi.json``, interactive docs at
+``/api/docs``. Errors are RFC 9457 problem details."""
+
+from ninja import NinjaAPI
+
+from clearroom import __version__
+from clearroom.server.api import catalog, files, problems
+
+api = NinjaAPI(
+    title="Clearroom API",
+    version=__version__,
+    description=(
+        "Publish what you ship and verify what others published. Reads are public for published"
+        " releases; writes need an API token (`Authorization: Bearer clr_…`)."
+    ),
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+problems.install(api)
+api.add_router("", catalog.router)
+api.add_router("", files.router)
+
+__all__ = ["api"]

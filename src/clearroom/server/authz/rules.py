@@ -1,0 +1,127 @@
+"""The one place that decides who may see and do what. Views, the API, downloads and jobs all
+ask here; nothing else looks at memberships or token scopes.
+
+An :class:`Actor` is a signed-in user, optionally narrowed by the API token they presented.
+Things an actor may not see are filtered out of querysets, so callers answer 404 — never 403 —
+and existence does not leak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from clearroom.server.authz.permissions import ROLE_PERMISSIONS, Permission
+
+if TYPE_CHECKING:
+    from clearroom.server.accounts.models import ApiToken, Organisation, User
+    from clearroom.server.catalog.models import Product, Release, StoredFile
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User | None
+    token: ApiToken | None = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user is not None and self.user.is_authenticated
+
+    @property
+    def is_operator(self) -> bool:
+        """A superuser of the centre, signed in or with a token of the centre-operator
+        organisation that carries the ``organisation:manage`` scope."""
+        if not self.is_authenticated or not self.user.is_superuser:  # type: ignore[union-attr]
+            return False
+        token = self.token
+        return token is None or (
+            token.organisation.kind == "operator"
+            and Permission.ORGANISATION_MANAGE.value in token.scopes
+        )
+
+    def memberships(self) -> dict[int, str]:
+        """Organisation id → role, narrowed to the token's organisation if any (cached)."""
+        cached: dict[int, str] | None = getattr(self, "_memberships", None)
+        if cached is not None:
+            return cached
+        from clearroom.server.accounts.models import Membership
+
+        result: dict[int, str] = {}
+        if self.is_authenticated:
+            rows = Membership.objects.filter(user=self.user)
+            if self.token is not None:
+                rows = rows.filter(organisation_id=self.token.organisation_id)
+            result = dict(rows.values_list("organisation_id", "role"))
+        object.__setattr__(self, "_memberships", result)
+        return result
+
+    def _token_allows(self, permission: Permission, product: Product | None) -> bool:
+        token = self.token
+        if token is None:
+            return True
+        if permission.value not in token.scopes:
+            return False
+        return token.product_id is None or (product is not None and product.pk == token.product_id)
+
+    def has_perm(
+        self, permission: Permission, organisation: Organisation, product: Product | None = None
+    ) -> bool:
+        """May this actor do ``permission`` in ``organisation`` (for ``product``)?"""
+        role = self.memberships().get(organisation.pk)
+        if role is None or permission not in ROLE_PERMISSIONS[role]:
+            return False
+        return self._token_allows(permission, product)
+
+    def may_read_confidential(self, product: Product) -> bool:
+        """Members of the vendor, and members of an organisation holding an active grant."""
+        if self.has_perm(Permission.CONFIDENTIAL_READ, product.vendor, product):
+            return True
+        if not self._token_allows(Permission.CONFIDENTIAL_READ, product):
+            return False
+        grantees = set(self.memberships())
+        if not grantees:
+            return False
+        return product.grants.filter(active_grant_q(), grantee_id__in=grantees).exists()
+
+
+def active_grant_q() -> Q:
+    now = timezone.now()
+    return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def visible_releases(actor: Actor, queryset: QuerySet[Release] | None = None) -> QuerySet[Release]:
+    """Published and withdrawn releases for everyone; drafts only for the vendor's members."""
+    from clearroom.server.catalog.models import Release
+
+    qs = Release.objects.all() if queryset is None else queryset
+    public = ~Q(state=Release.State.DRAFT)
+    member_of = list(actor.memberships())
+    if actor.is_operator:
+        return qs
+    if not member_of:
+        return qs.filter(public)
+    return qs.filter(public | Q(product__vendor_id__in=member_of))
+
+
+def visible_files(actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Files of visible releases; confidential ones only where :meth:`Actor.may_read_confidential`."""
+    from clearroom.server.catalog.models import Confidentiality, Product
+
+    qs = queryset.filter(release__in=visible_releases(actor))
+    readable_products = [
+        p.pk
+        for p in Product.objects.filter(pk__in=qs.values("release__product_id")).select_related("vendor")
+        if actor.may_read_confidential(p)
+    ]
+    return qs.filter(
+        Q(confidentiality=Confidentiality.PUBLIC) | Q(release__product_id__in=readable_products)
+    )
+
+
+def may_read_file(actor: Actor, stored: StoredFile) -> bool:
+    release = stored.release
+    if not visible_releases(actor).filter(pk=release.pk).exists():
+        return False
+    return not stored.is_confidential or actor.may_read_confidential(release.product)

@@ -1,0 +1,161 @@
+"""Deployment configuration: one validated object built from an optional TOML file and
+``CLEARROOM_*`` environment variables (the environment wins), so every setting has one name,
+one type and one default, and a typo is an error instead of a silent default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clearroom.errors import ClearroomError
+
+ENV_PREFIX = "CLEARROOM_"
+CONFIG_FILE_ENV = "CLEARROOM_CONFIG"
+GiB = 1024**3
+
+
+class ConfigError(ClearroomError):
+    """A setting is missing, unknown or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of a Clearroom deployment. Field names are the TOML keys; the environment
+    variable is the upper-cased name with the ``CLEARROOM_`` prefix (``data_dir`` →
+    ``CLEARROOM_DATA_DIR``)."""
+
+    data_dir: Path = Path("clearroom-data")
+    database_url: str = ""
+    """Empty: embedded SQLite in ``data_dir``. ``postgresql://user@host:5432/db`` otherwise."""
+    blob_store_url: str = ""
+    """Empty: ``data_dir/blobs``. ``s3://bucket/prefix?endpoint=…&region=…`` for an object store."""
+    secret_key: str = ""
+    """Empty: generated once and kept in ``data_dir/secret_key`` (mode 0600)."""
+    debug: bool = False
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]")
+    base_url: str = "http://127.0.0.1:8000"
+    max_upload_bytes: int = 8 * GiB
+    jobs_backend: str = "inprocess"
+    """``inprocess`` (embedded, jobs persisted in the database) or ``procrastinate`` (PostgreSQL)."""
+    jobs_poll_seconds: float = 1.0
+    sqlite_busy_timeout_ms: int = 5000
+    log_format: str = "json"
+    log_level: str = "INFO"
+
+    def validate(self) -> Config:
+        if self.jobs_backend not in {"inprocess", "procrastinate"}:
+            raise ConfigError(
+                f"config: jobs_backend must be 'inprocess' or 'procrastinate', not {self.jobs_backend!r}"
+            )
+        if self.jobs_backend == "procrastinate" and not self.is_postgres:
+            raise ConfigError(
+                "config: jobs_backend 'procrastinate' needs PostgreSQL; set CLEARROOM_DATABASE_URL"
+                " to a postgresql:// URL or use the 'inprocess' backend"
+            )
+        if self.database_url and not self.database_url.startswith(("postgres://", "postgresql://")):
+            raise ConfigError(
+                "config: database_url must be a postgresql:// URL (leave it empty for the"
+                f" embedded SQLite database), not {self.database_url.split(':', 1)[0]!r}"
+            )
+        if self.max_upload_bytes <= 0:
+            raise ConfigError("config: max_upload_bytes must be a positive number of bytes")
+        if self.log_format not in {"json", "text"}:
+            raise ConfigError(f"config: log_format must be 'json' or 'text', not {self.log_format!r}")
+        return self
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.database_url)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "clearroom.sqlite3"
+
+    @property
+    def effective_blob_store_url(self) -> str:
+        return self.blob_store_url or str((self.data_dir / "blobs").resolve())
+
+    def effective_secret_key(self) -> str:
+        """The configured key, or one generated on first use and kept beside the data."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process won the race; use its key
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+
+
+def _coerce(name: str, raw: Any, annotation: str) -> Any:
+    """Turn a TOML value or an environment string into the field's type, or say why not."""
+    try:
+        if annotation == "Path":
+            return Path(str(raw))
+        if annotation == "bool":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if annotation == "int":
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return int(raw)
+        if annotation == "float":
+            return float(raw)
+        if annotation.startswith("tuple"):
+            items = raw if isinstance(raw, list) else str(raw).split(",")
+            return tuple(str(i).strip() for i in items if str(i).strip())
+        return str(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"config: {name} must be of type {annotation.split('[')[0]}, not {raw!r}"
+        ) from None
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """Read ``$CLEARROOM_CONFIG`` (a TOML file, optional) then ``CLEARROOM_*`` variables."""
+    env = os.environ if environ is None else environ
+    fields = {f.name: f for f in dataclasses.fields(Config) }
+    values: dict[str, Any] = {}
+    config_file = env.get(CONFIG_FILE_ENV)
+    if config_file:
+        try:
+            with Path(config_file).open("rb") as stream:
+                document = tomllib.load(stream)
+        except FileNotFoundError:
+            raise ConfigError(f"config: {CONFIG_FILE_ENV} names {config_file}, which does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config: {config_file} is not valid TOML: {exc}") from None
+        table = document.get("clearroom", document)
+        for key, raw in table.items():
+            if key not in fields:
+                raise ConfigError(
+                    f"config: unknown setting {key!r} in {config_file}; known settings: "
+                    + ", ".join(sorted(fields))
+                )
+            values[key] = _coerce(key, raw, str(fields[key].type))
+    for name, spec in fields.items():
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in env:
+            values[name] = _coerce(env_name, env[env_name], str(spec.type))
+    return Config(**values).validate()

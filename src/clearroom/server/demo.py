@@ -1,0 +1,202 @@
+"""Seed a demo centre: a vendor with a product and a published release (firmware image, confidential
+source archive, CycloneDX SBOM, OpenVEX), a regulator, a lab holding an access grant, a customer,
+and a sign-in for each. Idempotent: running it again keeps what exists."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+
+from clearroom.server.accounts.models import Membership, Organisation, User
+from clearroom.server.accounts.tokens import issue_token
+from clearroom.server.authz import Actor, Permission
+from clearroom.server.catalog import services
+from clearroom.server.catalog.models import AccessGrant, Product, Release
+from clearroom.server.services import blob_store
+
+VENDOR, PRODUCT, VERSION, DRAFT_VERSION = "acme", "edgerouter-x5", "2.4.1", "2.5.0-rc1"
+DEMO_PASSWORD = "clearroom-demo"  # noqa: S105 - printed for the demo; never used elsewhere
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    organisation: str
+    role: str
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    vendor: str
+    product: str
+    version: str
+    token: str
+    users: list[DemoUser]
+
+
+ORGANISATIONS = [
+    ("acme", "Acme Networks", Organisation.Kind.VENDOR),
+    ("national-cyber-agency", "National Cyber Agency", Organisation.Kind.REGULATOR),
+    ("testlab-europe", "TestLab Europe", Organisation.Kind.LAB),
+    ("northwind-telecom", "Northwind Telecom", Organisation.Kind.CUSTOMER),
+    ("clearroom-centre", "Clearroom Centre", Organisation.Kind.OPERATOR),
+]
+PEOPLE = [
+    ("vendor", "acme", Membership.Role.MAINTAINER),
+    ("expert", "acme", Membership.Role.EXPERT),
+    ("regulator", "national-cyber-agency", Membership.Role.EVALUATOR),
+    ("evaluator", "testlab-europe", Membership.Role.EVALUATOR),
+    ("customer", "northwind-telecom", Membership.Role.VIEWER),
+    ("admin", "clearroom-centre", Membership.Role.OWNER),
+]
+
+
+def firmware_image(version: str, size: int = 2 << 20) -> bytes:
+    """Deterministic bytes standing in for a firmware image (real images arrive with later issues)."""
+    header = f"ACMEFW\x00{version}\x00".encode()
+    out = bytearray(header)
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(f"{version}:{counter}".encode()).digest()
+        counter += 1
+    return bytes(out[:size])
+
+
+def source_archive(version: str) -> bytes:
+    files = {
+        "edgerouter/README": f"Acme EdgeRouter X5 firmware sources, version {version}\n",
+        "edgerouter/src/main.c": '#include <stdio.h>\nint main(void) { puts("edgerouter"); return 0; }\n',
+        "edgerouter/Makefile": "all:\n\tcc -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -o edgerouter src/main.c\n",
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 1_700_000_000, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+COMPONENTS = [
+    ("busybox", "1.36.1", "pkg:generic/busybox@1.36.1", "GPL-2.0-only"),
+    ("openssl", "3.0.13", "pkg:generic/openssl@3.0.13", "Apache-2.0"),
+    ("dropbear", "2022.83", "pkg:generic/dropbear@2022.83", "MIT"),
+    ("linux", "6.1.76", "pkg:generic/linux@6.1.76", "GPL-2.0-only"),
+    ("zlib", "1.2.13", "pkg:generic/zlib@1.2.13", "Zlib"),
+]
+
+
+def sbom(version: str, image_sha256: str) -> bytes:
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": "urn:uuid:6f1c2d4e-8a3b-4c5d-9e7f-0a1b2c3d4e5f",
+        "version": 1,
+        "metadata": {
+            "timestamp": "2026-11-01T00:00:00Z",
+            "component": {
+                "type": "firmware",
+                "name": "edgerouter-x5",
+                "version": version,
+                "supplier": {"name": "Acme Networks"},
+                "hashes": [{"alg": "SHA-256", "content": image_sha256}],
+            },
+        },
+        "components": [
+            {"type": "library", "bom-ref": purl, "name": name, "version": v, "purl": purl,
+             "supplier": {"name": name}, "licenses": [{"license": {"id": lic}}]}
+            for name, v, purl, lic in COMPONENTS
+        ],
+    }
+    return json.dumps(document, indent=2).encode()
+
+
+def openvex(version: str) -> bytes:
+    document = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": f"https://acme.example/vex/edgerouter-x5-{version}",
+        "author": "Acme Networks PSIRT",
+        "timestamp": "2026-11-01T00:00:00Z",
+        "version": 1,
+        "statements": [
+            {
+                "vulnerability": {"name": "CVE-2022-48174"},
+                "products": [{"@id": f"pkg:generic/acme/edgerouter-x5@{version}"}],
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path",
+                "impact_statement": "The busybox shell is not reachable from any network service.",
+            }
+        ],
+    }
+    return json.dumps(document, indent=2).encode()
+
+
+def _release_files(version: str) -> list[tuple[str, str, str, str, bytes]]:
+    """(kind, name, media type, confidentiality, bytes) of a demo release."""
+    image = firmware_image(version)
+    return [
+        ("artifact", f"edgerouter-x5-{version}.img", "application/octet-stream", "public", image),
+        ("artifact", f"edgerouter-x5-{version}-source.tar.gz", "application/gzip", "confidential",
+         source_archive(version)),
+        ("sbom", f"edgerouter-x5-{version}.cdx.json", "application/vnd.cyclonedx+json", "public",
+         sbom(version, hashlib.sha256(image).hexdigest())),
+        ("vex", f"edgerouter-x5-{version}.openvex.json", "application/json", "public", openvex(version)),
+    ]
+
+
+def _add_release(actor: Actor, product: Product, version: str, *, publish: bool) -> None:
+    if Release.objects.filter(product=product, version=version).exists():
+        return
+    release = services.create_release(
+        actor, product, version=version, support_until=date(2031, 12, 31),
+        notes=f"Security and stability release {version}.",
+    )
+    for kind, name, media_type, confidentiality, data in _release_files(version):
+        services.record_upload(
+            actor, release, kind=kind, name=name, media_type=media_type,
+            confidentiality=confidentiality, blob=blob_store().put_bytes(data),
+        )
+    if publish:
+        services.publish_release(actor, release)
+
+
+@transaction.atomic
+def seed() -> DemoInfo:
+    orgs = {
+        slug: Organisation.objects.get_or_create(slug=slug, defaults={"name": name, "kind": kind})[0]
+        for slug, name, kind in ORGANISATIONS
+    }
+    users: list[DemoUser] = []
+    for username, org_slug, role in PEOPLE:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User.objects.create_user(
+                username=username, password=DEMO_PASSWORD, email=f"{username}@example.org",
+                is_staff=username == "admin", is_superuser=username == "admin",
+            )
+        Membership.objects.get_or_create(user=user, organisation=orgs[org_slug], defaults={"role": role})
+        users.append(DemoUser(username, DEMO_PASSWORD, orgs[org_slug].name, role))
+
+    vendor_user = User.objects.get(username="vendor")
+    actor = Actor(user=vendor_user)
+    product = Product.objects.filter(vendor=orgs[VENDOR], slug=PRODUCT).first() or services.create_product(
+        actor, orgs[VENDOR], slug=PRODUCT, name="EdgeRouter X5", category=Product.Category.NETWORK,
+        description="A 5G-ready edge router for operators' access networks.",
+    )
+    _add_release(actor, product, VERSION, publish=True)
+    _add_release(actor, product, DRAFT_VERSION, publish=False)
+    AccessGrant.objects.get_or_create(product=product, grantee=orgs["testlab-europe"],
+                                      defaults={"granted_by": vendor_user})
+    _, token = issue_token(
+        vendor_user, orgs[VENDOR], name="demo publishing token",
+        scopes=[Permission.RELEASE_WRITE, Permission.RELEASE_PUBLISH, Permission.CONFIDENTIAL_READ],
+    )
+    return DemoInfo(vendor=VENDOR, product=PRODUCT, version=VERSION, token=token, users=users)

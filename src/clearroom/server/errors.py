@@ -1,0 +1,48 @@
+"""Errors the service layer raises; the API turns each into RFC 9457 problem details with its
+status, and the portal into a page. Messages say what is wrong and what to do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clearroom.errors import ClearroomError
+
+
+class ServiceError(ClearroomError):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(ServiceError):
+    status = 404
+    title = "Not found"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    title = "Forbidden"
+
+
+class Unauthenticated(ServiceError):
+    status = 401
+    title = "Authentication required"
+
+
+class Conflict(ServiceError):
+    status = 409
+    title = "Conflict"
+
+
+class Invalid(ServiceError):
+    status = 422
+    title = "Invalid input"
+
+
+class TooLarge(ServiceError):
+    status = 413
+    title = "Content too large"

@@ -1,0 +1,29 @@
+"""The portal's URLs. Actions live under ``/-/`` (never a valid product slug) or after a
+version, so they never shadow a product's page."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from clearroom.server.portal import views
+
+app_name = "portal"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="portal/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("help/", views.help_page, name="help"),
+    path("help/problems", views.problems, name="problems"),
+    path("orgs/<str:org>/", views.organisation, name="organisation"),
+    path("orgs/<str:org>/-/tokens/", views.create_token, name="create-token"),
+    path("orgs/<str:org>/-/tokens/<str:key_id>/revoke", views.revoke_token, name="revoke-token"),
+    path("orgs/<str:org>/<str:product>/", views.product, name="product"),
+    path("orgs/<str:org>/<str:product>/<str:version>/", views.release, name="release"),
+    path("orgs/<str:org>/<str:product>/<str:version>/publish", views.publish, name="publish"),
+    path("orgs/<str:org>/<str:product>/<str:version>/withdraw", views.withdraw, name="withdraw"),
+]
