@@ -98,7 +98,9 @@ def wait_healthy(port: int, timeout: float = 60) -> None:
 def api(port: int, method: str, path: str, token: str, body: object = None) -> dict:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    conn.request(method, "/api" + path, body=json.dumps(body) if body is not None else None, headers=headers)
+    conn.request(
+        method, "/api" + path, body=json.dumps(body) if body is not None else None, headers=headers
+    )
     response = conn.getresponse()
     data = json.loads(response.read() or b"null")
     if response.status >= 300:
@@ -131,12 +133,21 @@ def upload(port: int, token: str, release: str, path: Path, sha256: str) -> floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--record", action="store_true", help="write the result to docs/PERFORMANCE.md")
+    parser.add_argument(
+        "--record", action="store_true", help="write the result to docs/PERFORMANCE.md"
+    )
+    parser.add_argument(
+        "--work-dir", default=None, help="where the data dir goes (default: the system temp dir)"
+    )
     args = parser.parse_args()
     size = args.size_mib * MiB
-    work = Path(tempfile.mkdtemp(prefix="clearroom-bench-"))
-    env = {**os.environ, "CLEARROOM_DATA_DIR": str(work / "data"), "CLEARROOM_LOG_LEVEL": "WARNING",
-           "CLEARROOM_LOG_FORMAT": "text"}
+    work = Path(tempfile.mkdtemp(prefix="clearroom-bench-", dir=args.work_dir))
+    env = {
+        **os.environ,
+        "CLEARROOM_DATA_DIR": str(work / "data"),
+        "CLEARROOM_LOG_LEVEL": "WARNING",
+        "CLEARROOM_LOG_FORMAT": "text",
+    }
     server = None
     try:
         sample = work / "firmware.img"
@@ -147,19 +158,40 @@ def main() -> None:
         openssl_s = openssl_sha256(sample)
 
         seed = subprocess.run(
-            [sys.executable, "-c", "from clearroom.cli import _django; _django.setup(); _django.migrate();"
-             "from clearroom.server.demo import seed; print(seed().token)"],
-            env=env, check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-c",
+                "from clearroom.cli import _django; _django.setup(); _django.migrate();"
+                "from clearroom.server.demo import seed; print(seed().token)",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         token = seed.stdout.strip().splitlines()[-1]
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "clearroom.cli.main", "serve", "--port", str(port), "--threads", "4"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "clearroom.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "--threads",
+                "4",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         wait_healthy(port)
         worker = server_worker_pid(server.pid)
-        release = api(port, "POST", "/products/acme/edgerouter-x5/releases", token, {"version": "bench-1"})["url"]
+        release = api(
+            port, "POST", "/products/acme/edgerouter-x5/releases", token, {"version": "bench-1"}
+        )["url"]
         release = release.removeprefix("/api")
         rss_before = rss_kib(worker, "VmRSS")
         upload_s = upload(port, token, release, sample, sha256)
@@ -175,11 +207,23 @@ def main() -> None:
     ratio = limit_s / upload_s
     growth_mb = (rss_peak - rss_before) * 1024 / 1e6
     rows = [
-        ("openssl dgst -sha256 (baseline)", f"{gb / openssl_s:.2f} GB/s" if openssl_s else "n/a", ""),
+        (
+            "openssl dgst -sha256 (baseline)",
+            f"{gb / openssl_s:.2f} GB/s" if openssl_s else "n/a",
+            "",
+        ),
         ("hashlib sha256 (baseline)", f"{gb / hashlib_s:.2f} GB/s", ""),
         ("API upload (PUT, SHA-256, fsync)", f"{gb / upload_s:.2f} GB/s", ""),
-        ("upload / hashing limit", f"{ratio:.2f}", "≥ 0.60 " + ("met" if ratio >= 0.6 else "MISSED")),
-        ("server peak RSS growth", f"{growth_mb:.1f} MB", "< 100 MB " + ("met" if growth_mb < 100 else "MISSED")),
+        (
+            "upload / hashing limit",
+            f"{ratio:.2f}",
+            "≥ 0.60 " + ("met" if ratio >= 0.6 else "MISSED"),
+        ),
+        (
+            "server peak RSS growth",
+            f"{growth_mb:.1f} MB",
+            "< 100 MB " + ("met" if growth_mb < 100 else "MISSED"),
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     lines = [f"| {'measure':<{width}} | value | goal |", f"|{'-' * (width + 2)}|---|---|"]
@@ -193,16 +237,23 @@ def main() -> None:
 def record(table: str, size_mib: int) -> None:
     doc = ROOT / "docs" / "PERFORMANCE.md"
     begin, end = "<!-- bench/upload.py begin -->", "<!-- bench/upload.py end -->"
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     section = (
         f"{begin}\nMeasured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores of {cpu}, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
-        f"command: `.venv/bin/python bench/upload.py --size-mib {size_mib} --record`\n\n{table}\n{end}"
+        f"command: `.venv/bin/python bench/upload.py --size-mib {size_mib} --record`"
+        f"\n\n{table}\n{end}"
     )
     text = doc.read_text()
     if begin in text:
-        text = text[: text.index(begin)] + section + text[text.index(end) + len(end):]
+        text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
     else:
         text += "\n" + section + "\n"
     doc.write_text(text)

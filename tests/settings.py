@@ -9,7 +9,7 @@ os.environ["CLEARROOM_DATA_DIR"] = tempfile.mkdtemp(prefix="clearroom-tests-")
 os.environ.setdefault("CLEARROOM_LOG_FORMAT", "text")
 os.environ.setdefault("CLEARROOM_LOG_LEVEL", "WARNING")
 
-from clearroom.server.settings import *  # noqa: E402, F403
+from clearroom.server.settings import *  # noqa: F403
 
 # Tests create many users; a fast hasher keeps the suite quick (production keeps PBKDF2).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

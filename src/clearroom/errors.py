@@ -1,4 +1,5 @@
-"""Clearroom's error base: every user-facing failure is a ClearroomError whose message says what is wrong and what to do."""
+"""Clearroom's error base: every user-facing failure is a ClearroomError whose message says what
+is wrong and what to do."""
 
 
 class ClearroomError(Exception):

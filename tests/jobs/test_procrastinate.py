@@ -10,6 +10,7 @@ import pytest
 from django.db import connection, transaction
 
 from clearroom.jobs import enqueue, run_worker
+from clearroom.jobs.procrastinate_backend import recover_stalled
 from tests.jobs.support import alive, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("procrastinate_db")]
@@ -56,10 +57,10 @@ def test_committed_job_is_run_by_a_worker(tmp_path):
 
 def test_failed_attempts_are_retried_until_one_succeeds(tmp_path):
     counter = tmp_path / "n"
-    job_id = enqueue("tests.flaky", counter=str(counter), failures=2)
+    job_id = enqueue("tests.flaky", counter=str(counter), failures=1)
     work_until_idle()
-    assert job_row(job_id) == ("tests.flaky", "succeeded", 3)
-    assert counter.read_text() == "3"
+    assert job_row(job_id) == ("tests.flaky", "succeeded", 2)
+    assert counter.read_text() == "2"
 
 
 def test_job_failing_every_attempt_ends_failed(tmp_path):
@@ -90,6 +91,18 @@ def test_dedupe_key_returns_the_queued_job(tmp_path):
         first,
         other,
     )
+
+
+def test_recovery_retries_stalled_jobs_and_fails_those_out_of_attempts(tmp_path):
+    last = enqueue("tests.touch", path=str(tmp_path / "x"))  # max_attempts=1
+    other = enqueue("tests.flaky", counter=str(tmp_path / "n"), failures=0)  # max_attempts=3
+    with connection.cursor() as cursor:  # as if their worker had been pruned mid-attempt
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing' WHERE id = ANY(%s)", [[last, other]]
+        )
+    assert recover_stalled(stalled_seconds=1) == 2
+    assert job_row(last) == ("tests.touch", "failed", 1)
+    assert job_row(other) == ("tests.flaky", "todo", 1)
 
 
 @pytest.mark.slow

@@ -34,6 +34,8 @@ def test_bad_declarations_are_refused():
         job("tests.never", max_attempts=0)(lambda: None)
     with pytest.raises(JobError, match="timeout"):
         job("tests.never", timeout=0)(lambda: None)
+    with pytest.raises(JobError, match="dedupe_key cannot be a job argument"):
+        job("tests.never")(lambda *, dedupe_key: None)
 
 
 def test_backoff_doubles_per_attempt():

@@ -95,3 +95,13 @@ def test_error_handlers_for_the_root_urlconf(rf, db: None, view: str) -> None:  
     response = getattr(errors, view)(request, Exception("x"))
     assert response.status_code in {403, 404}
     assert "Skip to main content" in response.content.decode()
+
+
+def test_server_error_page_renders_without_a_request() -> None:
+    """Django renders 500.html with no context at all; it must not need any."""
+    from django.template.loader import render_to_string
+
+    from tests.portal.a11y import problems
+
+    html = render_to_string("500.html")
+    assert "Server error" in html and problems(html) == []

@@ -71,7 +71,9 @@ def world(db) -> World:
     )
     services.create_release(Actor(maintainer), product, version="1.0.0")
     AccessGrant.objects.create(product=product, grantee=lab, granted_by=maintainer)
-    token = issue_token(maintainer, vendor, name="ci", scopes=ALL_SCOPES, lifetime=timedelta(days=1))[1]
+    token = issue_token(
+        maintainer, vendor, name="ci", scopes=ALL_SCOPES, lifetime=timedelta(days=1)
+    )[1]
     return World(vendor, lab, other, maintainer, viewer, evaluator, outsider, product, token)
 
 
@@ -82,7 +84,15 @@ def digest_header(data: bytes) -> str:
     return "sha-256=:" + base64.b64encode(hashlib.sha256(data).digest()).decode() + ":"
 
 
-def put(client: Client, name: str, data: bytes, *, digest: str | None = "auto", query: str = "", collection="artifacts"):
+def put(
+    client: Client,
+    name: str,
+    data: bytes,
+    *,
+    digest: str | None = "auto",
+    query: str = "",
+    collection="artifacts",
+):
     headers = {}
     if digest == "auto":
         headers["Content-Digest"] = digest_header(data)

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from tests.server.conftest import RELEASE, put
 
 from clearroom.server.accounts.models import ApiToken, User
 from clearroom.server.catalog.models import Release
-from tests.server.conftest import RELEASE, put
 
 PROBLEM = "application/problem+json"
 
@@ -18,7 +18,9 @@ def test_openapi_document_describes_the_api(client, db):
     spec = client.get("/api/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     assert "/api/products/{org}/{product}/releases/{version}/artifacts/{name}" in spec["paths"]
-    put_op = spec["paths"]["/api/products/{org}/{product}/releases/{version}/artifacts/{name}"]["put"]
+    put_op = spec["paths"]["/api/products/{org}/{product}/releases/{version}/artifacts/{name}"][
+        "put"
+    ]
     assert "application/octet-stream" in put_op["requestBody"]["content"]
 
 
@@ -33,8 +35,15 @@ def test_release_lifecycle_draft_published_withdrawn(world):
     assert published["state"] == "published" and published["published_at"]
     assert anonymous.get(RELEASE).json()["artifacts"][0]["name"] == "fw.img"
     assert client.post(f"{RELEASE}/publish").status_code == 409
-    assert client.post(f"{RELEASE}/withdraw", {"reason": " "}, content_type="application/json").status_code == 422
-    withdrawn = client.post(f"{RELEASE}/withdraw", {"reason": "bad signature"}, content_type="application/json")
+    assert (
+        client.post(
+            f"{RELEASE}/withdraw", {"reason": " "}, content_type="application/json"
+        ).status_code
+        == 422
+    )
+    withdrawn = client.post(
+        f"{RELEASE}/withdraw", {"reason": "bad signature"}, content_type="application/json"
+    )
     assert withdrawn.json()["state"] == "withdrawn"
     public = anonymous.get(RELEASE).json()
     assert public["state"] == "withdrawn" and public["withdrawn_reason"] == "bad signature"
@@ -92,7 +101,12 @@ def test_missing_fields_are_a_422_problem_naming_the_field(world):
 
 def test_unknown_things_are_404_problems(world):
     client = world.client()
-    for path in ["/api/organisations/nope", "/api/products/acme/nope", f"{RELEASE}x", "/api/nothing-here"]:
+    for path in [
+        "/api/organisations/nope",
+        "/api/products/acme/nope",
+        f"{RELEASE}x",
+        "/api/nothing-here",
+    ]:
         response = client.get(path)
         assert response.status_code == 404, path
         assert response["Content-Type"] == PROBLEM
@@ -103,7 +117,9 @@ class TestTokens:
         ApiToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
         response = world.client(world.token).get(RELEASE)
         assert response.status_code == 401 and "expired" in response.json()["detail"]
-        ApiToken.objects.update(expires_at=timezone.now() + timedelta(days=1), revoked_at=timezone.now())
+        ApiToken.objects.update(
+            expires_at=timezone.now() + timedelta(days=1), revoked_at=timezone.now()
+        )
         assert "revoked" in world.client(world.token).get(RELEASE).json()["detail"]
 
     def test_a_wrong_secret_is_refused(self, world):
@@ -126,7 +142,9 @@ class TestTokens:
         from clearroom.server.authz import Actor
         from clearroom.server.catalog import services
 
-        other = services.create_product(Actor(world.maintainer), world.vendor, slug="other", name="O", category="iot")
+        other = services.create_product(
+            Actor(world.maintainer), world.vendor, slug="other", name="O", category="iot"
+        )
         token = world.token_for(world.maintainer, world.vendor, product=other)
         assert put(world.client(token), "fw.img", b"x").status_code == 403
 
@@ -158,7 +176,9 @@ def test_browser_sessions_may_read_but_not_write(world, client):
 
 def test_only_operators_create_organisations(world):
     body = {"slug": "newco", "name": "NewCo", "kind": "vendor"}
-    response = world.client(world.token).post("/api/organisations", body, content_type="application/json")
+    response = world.client(world.token).post(
+        "/api/organisations", body, content_type="application/json"
+    )
     assert response.status_code == 403
     operator = User.objects.create_superuser("op", password="op-password-long")
     from clearroom.server.accounts.models import Membership, Organisation
@@ -176,7 +196,9 @@ def test_health_metrics_and_request_ids(client, db):
     assert health.status_code == 200
     assert health.json()["checks"] == {"database": "ok", "blob_store": "ok"}
     assert health["X-Request-ID"] == "abc-123"
-    assert client.get("/healthz", headers={"X-Request-ID": "bad id\n"})["X-Request-ID"] != "bad id\n"
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "bad id\n"})["X-Request-ID"] != "bad id\n"
+    )
     metrics = client.get("/metrics").content.decode()
     assert "clearroom_http_requests_total" in metrics
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from tests.server.conftest import RELEASE, put
 
 from clearroom.server.audit.models import AuditEvent
 from clearroom.server.catalog.models import Artifact, Document
 from clearroom.server.services import blob_store
-from tests.server.conftest import RELEASE, put
 
 FIRMWARE = b"\x7fELF firmware image " * 5000
 
@@ -48,14 +48,19 @@ def test_download_streams_the_bytes_with_their_digest(world):
 
 def test_sha256_query_parameter_is_an_alternative_declaration(world):
     response = put(
-        world.client(world.token), "fw.img", FIRMWARE, digest=None,
+        world.client(world.token),
+        "fw.img",
+        FIRMWARE,
+        digest=None,
         query=f"?sha256={hashlib.sha256(FIRMWARE).hexdigest()}",
     )
     assert response.status_code == 201
 
 
 def test_digest_mismatch_is_rejected_and_nothing_is_stored(world):
-    response = put(world.client(world.token), "fw.img", FIRMWARE, digest=None, query="?sha256=" + "0" * 64)
+    response = put(
+        world.client(world.token), "fw.img", FIRMWARE, digest=None, query="?sha256=" + "0" * 64
+    )
     assert response.status_code == 422
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["type"].endswith("#digest-mismatch")
@@ -108,7 +113,9 @@ def test_multipart_upload_streams_into_the_store(world):
 def test_multipart_digest_mismatch_leaves_nothing(world):
     upload = io.BytesIO(FIRMWARE)
     upload.name = "fw.img"
-    response = world.client(world.token).post(f"{RELEASE}/artifacts?sha256={'1' * 64}", {"file": upload})
+    response = world.client(world.token).post(
+        f"{RELEASE}/artifacts?sha256={'1' * 64}", {"file": upload}
+    )
     assert response.status_code == 422
     assert stored_blobs() == []
     assert not Artifact.objects.exists()
@@ -191,9 +198,9 @@ class TestConfidentialArtifacts:
         response = client.get(f"{RELEASE}/artifacts/src.tar.gz/content")
         assert response.status_code == 404
         missing = client.get(f"{RELEASE}/artifacts/no-such-file/content")
-        assert response.json()["detail"].replace("src.tar.gz", "X") == missing.json()["detail"].replace(
-            "no-such-file", "X"
-        )
+        assert response.json()["detail"].replace("src.tar.gz", "X") == missing.json()[
+            "detail"
+        ].replace("no-such-file", "X")
         event = AuditEvent.objects.get(outcome="denied")
         assert event.actor == world.outsider
         assert event.target.endswith("artifacts/src.tar.gz")
@@ -227,5 +234,5 @@ def test_corrupted_blob_is_never_served_as_good(world):
     data[100] ^= 0xFF
     path.write_bytes(bytes(data))
     response = client.get(f"{RELEASE}/artifacts/fw.img/content")
-    with pytest.raises(Exception, match="(?i)corrupt|match"):
+    with pytest.raises(Exception, match=r"(?i)corrupt|match"):
         b"".join(response.streaming_content)

@@ -97,13 +97,13 @@ class HashingBlobWriter(Transaction):
         if self._max is not None and size > self._max:
             self.abort()
             raise BlobTooLarge(self._max)
-        self._hasher.update(view)
-        if not self._skip:
+        if not self._skip:  # staging first: a background writer or uploader works while we hash
             try:
                 self._sink(view)
             except BaseException:
                 self.abort()
                 raise
+        self._hasher.update(view)
         self._size = size
         return view.nbytes
 

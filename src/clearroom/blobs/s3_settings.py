@@ -32,8 +32,9 @@ class S3Settings:
     ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``, ...).
     ``conditional_put`` uses ``If-None-Match: *`` for ``overwrite=False`` puts and
     ``conditional_copy`` a multipart copy completed with ``If-None-Match: *`` to publish without
-    overwriting (AWS S3 and moto support both); turn them off for stores that do not, accepting a
-    check-then-write race. ``part_size`` is the multipart part (and in-memory buffer) size.
+    overwriting (AWS S3 supports both; moto accepts them without serialising racing writers).
+    Turn them off for stores that lack them, accepting a check-then-write race.
+    ``part_size`` is the multipart part size; up to ``upload_concurrency`` parts sit in memory.
     """
 
     bucket: str

@@ -33,7 +33,9 @@ def serve(
     port: Port = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     threads: Annotated[int, typer.Option(help="Threads per worker process.")] = 8,
-    jobs: Annotated[bool, typer.Option(help="Run the embedded job runner in the web process.")] = True,
+    jobs: Annotated[
+        bool, typer.Option(help="Run the embedded job runner in the web process.")
+    ] = True,
 ) -> None:
     """Serve the portal, the API and the embedded job runner."""
     from clearroom.cli import _django
@@ -59,7 +61,13 @@ def createadmin(
     username: Annotated[str, typer.Option(prompt=True)],
     email: Annotated[str, typer.Option(prompt=True)] = "",
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="CLEARROOM_ADMIN_PASSWORD")
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="CLEARROOM_ADMIN_PASSWORD",
+        ),
     ] = "",
 ) -> None:
     """Create a centre operator (a superuser who can use /admin/)."""
@@ -102,20 +110,26 @@ def publish(
     directory: Annotated[Path, typer.Argument(help="Directory whose files form the release.")],
     product: Annotated[str, typer.Option(help="ORG/PRODUCT, e.g. acme/edgerouter-x5.")],
     version: Annotated[str, typer.Option(help="Release version, e.g. 2.4.1.")],
-    url: Annotated[str, typer.Option(envvar="CLEARROOM_URL", help="The centre's address.")] = "http://127.0.0.1:8000",
+    url: Annotated[
+        str, typer.Option(envvar="CLEARROOM_URL", help="The centre's address.")
+    ] = "http://127.0.0.1:8000",
     token: Annotated[str, typer.Option(envvar="CLEARROOM_TOKEN", help="API token (clr_…).")] = "",
     confidential: Annotated[
         list[str] | None, typer.Option(help="Glob of file names to mark confidential (repeatable).")
     ] = None,
     notes: Annotated[str, typer.Option(help="Release notes for a new release.")] = "",
-    do_publish: Annotated[bool, typer.Option("--publish", help="Publish the release after uploading.")] = False,
+    do_publish: Annotated[
+        bool, typer.Option("--publish", help="Publish the release after uploading.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Upload a release directory (digest declared, streamed, progress shown) and print what was stored."""
+    """Upload a release directory (digests declared, streamed) and show what was stored."""
     from clearroom.cli.publish_command import run
 
     if "/" not in product:
-        raise ClearroomError("publish: --product must be ORG/PRODUCT, for example acme/edgerouter-x5")
+        raise ClearroomError(
+            "publish: --product must be ORG/PRODUCT, for example acme/edgerouter-x5"
+        )
     if not token:
         raise ClearroomError("publish: give an API token with --token or CLEARROOM_TOKEN")
     org, _, product_slug = product.partition("/")
@@ -138,9 +152,9 @@ def publish(
 def demo(
     host: Host = "127.0.0.1",
     port: Port = 8000,
-    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database and artifacts.")] = Path(
-        "clearroom-demo"
-    ),
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the demo keeps its database and artifacts.")
+    ] = Path("clearroom-demo"),
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True,
 ) -> None:
     """Start a demo centre on SQLite with a vendor, a product and a published release."""

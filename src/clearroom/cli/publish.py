@@ -48,7 +48,10 @@ def plan(directory: Path, confidential_patterns: list[str]) -> list[PlannedFile]
     for path in sorted(directory.iterdir()):
         if path.name.startswith(".") or path.is_symlink() or not path.is_file():
             continue
-        kind = next((k for pattern, k in DOCUMENT_PATTERNS if fnmatch.fnmatch(path.name.lower(), pattern)), None)
+        kind = next(
+            (k for pattern, k in DOCUMENT_PATTERNS if fnmatch.fnmatch(path.name.lower(), pattern)),
+            None,
+        )
         planned.append(
             PlannedFile(
                 path=path,
@@ -73,7 +76,9 @@ def sha256_of(path: Path, on_progress: Any = None) -> str:
     return digest.hexdigest()
 
 
-def ensure_release(client: Client, org: str, product: str, version: str, notes: str) -> dict[str, Any]:
+def ensure_release(
+    client: Client, org: str, product: str, version: str, notes: str
+) -> dict[str, Any]:
     path = f"/products/{org}/{product}/releases/{version}"
     release = client.get_or_none(path)
     if release is None:

@@ -66,27 +66,42 @@ def run(
         with _progress(console) as progress:
             total = sum(f.size for f in files)
             hashing = progress.add_task("hashing", total=total, visible=not quiet)
-            digests = {f.path: sha256_of(f.path, lambda n: progress.advance(hashing, n)) for f in files}
+            digests = {
+                f.path: sha256_of(f.path, lambda n: progress.advance(hashing, n)) for f in files
+            }
             progress.remove_task(hashing)
             for f in files:
                 sha256 = digests[f.path]
                 known = present.get((f.collection, f.path.name))
                 if known == sha256:
-                    results.append({"name": f.path.name, "kind": f.kind, "size": f.size, "sha256": sha256,
-                                    "confidentiality": "confidential" if f.confidential else "public",
-                                    "status": "already stored"})
+                    results.append(
+                        {
+                            "name": f.path.name,
+                            "kind": f.kind,
+                            "size": f.size,
+                            "sha256": sha256,
+                            "confidentiality": "confidential" if f.confidential else "public",
+                            "status": "already stored",
+                        }
+                    )
                     continue
                 if known is not None:
                     raise ClearroomError(
                         f"publish: {f.path.name} is already in the release with a different"
                         f" SHA-256 ({known}); a stored file is never replaced"
                     )
-                task = progress.add_task(f"uploading {f.path.name}", total=f.size, visible=not quiet)
+                task = progress.add_task(
+                    f"uploading {f.path.name}", total=f.size, visible=not quiet
+                )
                 params = {"confidentiality": "confidential" if f.confidential else "public"}
                 if f.collection == "documents":
                     params["kind"] = f.kind
                 stored = client.upload(
-                    release_path, f.collection, f.path, sha256=sha256, params=params,
+                    release_path,
+                    f.collection,
+                    f.path,
+                    sha256=sha256,
+                    params=params,
                     on_progress=lambda n, task=task: progress.advance(task, n),
                 )
                 progress.remove_task(task)
@@ -102,6 +117,8 @@ def run(
     for column in ("file", "kind", "bytes", "sha256", "visibility", "status"):
         table.add_column(column, overflow="fold", justify="right" if column == "bytes" else "left")
     for r in results:
-        table.add_row(r["name"], r["kind"], f"{r['size']:,}", r["sha256"], r["confidentiality"], r["status"])
+        table.add_row(
+            r["name"], r["kind"], f"{r['size']:,}", r["sha256"], r["confidentiality"], r["status"]
+        )
     console.print(table)
     console.print(f"Release: {url.rstrip('/')}/orgs/{org}/{product}/{version}/")

@@ -196,13 +196,6 @@ class Runner:
             _wakers.discard(self._wake)
         logger.info("jobs: runner %s stopped", self.name)
 
-    def join(self) -> None:
-        for thread in self._threads:
-            while thread.is_alive():
-                thread.join(JOIN_STEP_SECONDS)
-        with _wakers_lock:
-            _wakers.discard(self._wake)
-
     def run_until_idle(self, max_jobs: int | None = None) -> int:
         """Run due jobs in the calling thread until none is due; return how many attempts ran."""
         ran = 0
@@ -424,7 +417,7 @@ def run_worker(
         else:
             runner.interrupt()
 
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     if not burst and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, on_signal)

@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -72,7 +72,8 @@ def _retry_strategy(kind: str) -> Any:
             attempt = job.attempts + 1
             if spec is None or attempt >= spec.max_attempts:
                 return None
-            return RetryDecision(retry_in={"seconds": spec.backoff_seconds(attempt)})
+            wait = timedelta(seconds=spec.backoff_seconds(attempt))
+            return RetryDecision(retry_at=datetime.now(UTC) + wait)
 
     return AttemptRetry()
 
@@ -190,9 +191,8 @@ def run_worker(
     stalled-worker timeout: heartbeats every third of it; the jobs of a worker silent for
     longer are retried (or failed, if that was their last attempt) at start and every half of
     it."""
-    lease = float(
-        lease_seconds or getattr(settings.CONFIG, "jobs_lease_seconds", DEFAULT_LEASE_SECONDS)
-    )
+    configured: float = getattr(settings.CONFIG, "jobs_lease_seconds", DEFAULT_LEASE_SECONDS)
+    lease = float(lease_seconds or configured)
     poll = float(poll_seconds or settings.CONFIG.jobs_poll_seconds)
     if concurrency < 1 or lease <= 0 or poll <= 0:
         raise JobError("jobs: concurrency, lease and poll interval must be positive")
@@ -235,6 +235,19 @@ async def _recover_periodically(app: App, stalled_seconds: float) -> None:
             await recover_stalled_jobs(app, stalled_seconds=stalled_seconds)
         except Exception:
             logger.exception("jobs: could not recover stalled jobs")
+
+
+def recover_stalled(*, stalled_seconds: float | None = None) -> int:
+    """Run one stalled-job recovery pass now (what workers do at start and periodically)."""
+    configured: float = getattr(settings.CONFIG, "jobs_lease_seconds", DEFAULT_LEASE_SECONDS)
+    app = get_app()
+
+    async def once() -> int:
+        async with app.open_async():
+            return await recover_stalled_jobs(app, stalled_seconds=stalled_seconds or configured)
+
+    with app.replace_connector(app.connector.get_worker_connector()):  # type: ignore[attr-defined]
+        return asyncio.run(once())
 
 
 async def recover_stalled_jobs(app: App, *, stalled_seconds: float) -> int:

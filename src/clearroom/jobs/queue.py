@@ -5,7 +5,6 @@ that ``settings.CONFIG.jobs_backend`` names; :func:`run_worker` and
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,7 +69,7 @@ def _check_arguments(kind: str, kwargs: dict[str, Any]) -> None:
                 f"jobs: argument {name!r} of {kind} is not JSON-serialisable ({exc});"
                 " pass strings, numbers, booleans, None, lists and dicts"
             ) from None
-        if json.loads(text) != value or _has_float_surprise(value):
+        if json.loads(text) != value:
             raise JobError(
                 f"jobs: argument {name!r} of {kind} would change in a JSON round trip (tuples"
                 " become lists, dict keys become strings); pass plain lists and string keys"
@@ -81,19 +80,6 @@ def _check_arguments(kind: str, kwargs: dict[str, Any]) -> None:
             f"jobs: the arguments of {kind} are {size} bytes of JSON, more than"
             f" {MAX_ARGUMENTS_BYTES}; pass a reference (a primary key, a digest) instead"
         )
-
-
-def _has_float_surprise(value: Any) -> bool:
-    """Tuples compare unequal to lists already; this catches what ``==`` forgives."""
-    if isinstance(value, tuple):
-        return True
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, list):
-        return any(_has_float_surprise(v) for v in value)
-    if isinstance(value, dict):
-        return any(not isinstance(k, str) or _has_float_surprise(v) for k, v in value.items())
-    return False
 
 
 def _when(kind: str, run_after: datetime | timedelta | None) -> datetime | None:

@@ -19,6 +19,8 @@ MAX_KIND_LENGTH = 128
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_TIMEOUT_SECONDS = 3600.0
 DEFAULT_RETRY_BACKOFF_SECONDS = 10.0
+RESERVED_ARGUMENTS = frozenset({"kind", "dedupe_key", "run_after"})
+"""Taken by :func:`clearroom.jobs.enqueue` itself, so a job function cannot receive them."""
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,16 @@ class JobSpec:
             raise JobError(f"jobs: {self.kind}: timeout must be a positive number of seconds")
         if self.retry_backoff_seconds < 0:
             raise JobError(f"jobs: {self.kind}: retry_backoff must not be negative")
+        parameters = inspect.signature(self.func).parameters
+        reserved = sorted(RESERVED_ARGUMENTS & set(parameters))
+        if reserved:
+            raise JobError(
+                f"jobs: {self.kind}: {', '.join(reserved)} cannot be a job argument"
+                " (enqueue() takes it); rename the parameter"
+            )
         positional = [
             p.name
-            for p in inspect.signature(self.func).parameters.values()
+            for p in parameters.values()
             if p.kind is inspect.Parameter.POSITIONAL_ONLY and p.default is inspect.Parameter.empty
         ]
         if positional:

@@ -43,7 +43,7 @@ class Config:
     base_url: str = "http://127.0.0.1:8000"
     max_upload_bytes: int = 8 * GiB
     jobs_backend: str = "inprocess"
-    """``inprocess`` (embedded, jobs persisted in the database) or ``procrastinate`` (PostgreSQL)."""
+    """``inprocess`` (embedded; jobs persisted in the database) or ``procrastinate``."""
     jobs_poll_seconds: float = 1.0
     sqlite_busy_timeout_ms: int = 5000
     log_format: str = "json"
@@ -52,7 +52,8 @@ class Config:
     def validate(self) -> Config:
         if self.jobs_backend not in {"inprocess", "procrastinate"}:
             raise ConfigError(
-                f"config: jobs_backend must be 'inprocess' or 'procrastinate', not {self.jobs_backend!r}"
+                "config: jobs_backend must be 'inprocess' or 'procrastinate',"
+                f" not {self.jobs_backend!r}"
             )
         if self.jobs_backend == "procrastinate" and not self.is_postgres:
             raise ConfigError(
@@ -67,7 +68,9 @@ class Config:
         if self.max_upload_bytes <= 0:
             raise ConfigError("config: max_upload_bytes must be a positive number of bytes")
         if self.log_format not in {"json", "text"}:
-            raise ConfigError(f"config: log_format must be 'json' or 'text', not {self.log_format!r}")
+            raise ConfigError(
+                f"config: log_format must be 'json' or 'text', not {self.log_format!r}"
+            )
         return self
 
     @property
@@ -135,7 +138,7 @@ def _coerce(name: str, raw: Any, annotation: str) -> Any:
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
     """Read ``$CLEARROOM_CONFIG`` (a TOML file, optional) then ``CLEARROOM_*`` variables."""
     env = os.environ if environ is None else environ
-    fields = {f.name: f for f in dataclasses.fields(Config) }
+    fields = {f.name: f for f in dataclasses.fields(Config)}
     values: dict[str, Any] = {}
     config_file = env.get(CONFIG_FILE_ENV)
     if config_file:
@@ -143,7 +146,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             with Path(config_file).open("rb") as stream:
                 document = tomllib.load(stream)
         except FileNotFoundError:
-            raise ConfigError(f"config: {CONFIG_FILE_ENV} names {config_file}, which does not exist") from None
+            raise ConfigError(
+                f"config: {CONFIG_FILE_ENV} names {config_file}, which does not exist"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config: {config_file} is not valid TOML: {exc}") from None
         table = document.get("clearroom", document)

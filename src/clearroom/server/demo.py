@@ -59,7 +59,7 @@ PEOPLE = [
 
 
 def firmware_image(version: str, size: int = 2 << 20) -> bytes:
-    """Deterministic bytes standing in for a firmware image (real images arrive with later issues)."""
+    """Deterministic bytes standing in for a firmware image (real images come later)."""
     header = f"ACMEFW\x00{version}\x00".encode()
     out = bytearray(header)
     counter = 0
@@ -72,8 +72,12 @@ def firmware_image(version: str, size: int = 2 << 20) -> bytes:
 def source_archive(version: str) -> bytes:
     files = {
         "edgerouter/README": f"Acme EdgeRouter X5 firmware sources, version {version}\n",
-        "edgerouter/src/main.c": '#include <stdio.h>\nint main(void) { puts("edgerouter"); return 0; }\n',
-        "edgerouter/Makefile": "all:\n\tcc -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -o edgerouter src/main.c\n",
+        "edgerouter/src/main.c": (
+            '#include <stdio.h>\nint main(void) { puts("edgerouter"); return 0; }\n'
+        ),
+        "edgerouter/Makefile": (
+            "all:\n\tcc -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -o edgerouter src/main.c\n"
+        ),
     }
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
@@ -111,8 +115,15 @@ def sbom(version: str, image_sha256: str) -> bytes:
             },
         },
         "components": [
-            {"type": "library", "bom-ref": purl, "name": name, "version": v, "purl": purl,
-             "supplier": {"name": name}, "licenses": [{"license": {"id": lic}}]}
+            {
+                "type": "library",
+                "bom-ref": purl,
+                "name": name,
+                "version": v,
+                "purl": purl,
+                "supplier": {"name": name},
+                "licenses": [{"license": {"id": lic}}],
+            }
             for name, v, purl, lic in COMPONENTS
         ],
     }
@@ -144,11 +155,27 @@ def _release_files(version: str) -> list[tuple[str, str, str, str, bytes]]:
     image = firmware_image(version)
     return [
         ("artifact", f"edgerouter-x5-{version}.img", "application/octet-stream", "public", image),
-        ("artifact", f"edgerouter-x5-{version}-source.tar.gz", "application/gzip", "confidential",
-         source_archive(version)),
-        ("sbom", f"edgerouter-x5-{version}.cdx.json", "application/vnd.cyclonedx+json", "public",
-         sbom(version, hashlib.sha256(image).hexdigest())),
-        ("vex", f"edgerouter-x5-{version}.openvex.json", "application/json", "public", openvex(version)),
+        (
+            "artifact",
+            f"edgerouter-x5-{version}-source.tar.gz",
+            "application/gzip",
+            "confidential",
+            source_archive(version),
+        ),
+        (
+            "sbom",
+            f"edgerouter-x5-{version}.cdx.json",
+            "application/vnd.cyclonedx+json",
+            "public",
+            sbom(version, hashlib.sha256(image).hexdigest()),
+        ),
+        (
+            "vex",
+            f"edgerouter-x5-{version}.openvex.json",
+            "application/json",
+            "public",
+            openvex(version),
+        ),
     ]
 
 
@@ -156,13 +183,21 @@ def _add_release(actor: Actor, product: Product, version: str, *, publish: bool)
     if Release.objects.filter(product=product, version=version).exists():
         return
     release = services.create_release(
-        actor, product, version=version, support_until=date(2031, 12, 31),
+        actor,
+        product,
+        version=version,
+        support_until=date(2031, 12, 31),
         notes=f"Security and stability release {version}.",
     )
     for kind, name, media_type, confidentiality, data in _release_files(version):
         services.record_upload(
-            actor, release, kind=kind, name=name, media_type=media_type,
-            confidentiality=confidentiality, blob=blob_store().put_bytes(data),
+            actor,
+            release,
+            kind=kind,
+            name=name,
+            media_type=media_type,
+            confidentiality=confidentiality,
+            blob=blob_store().put_bytes(data),
         )
     if publish:
         services.publish_release(actor, release)
@@ -171,7 +206,9 @@ def _add_release(actor: Actor, product: Product, version: str, *, publish: bool)
 @transaction.atomic
 def seed() -> DemoInfo:
     orgs = {
-        slug: Organisation.objects.get_or_create(slug=slug, defaults={"name": name, "kind": kind})[0]
+        slug: Organisation.objects.get_or_create(slug=slug, defaults={"name": name, "kind": kind})[
+            0
+        ]
         for slug, name, kind in ORGANISATIONS
     }
     users: list[DemoUser] = []
@@ -179,24 +216,38 @@ def seed() -> DemoInfo:
         user = User.objects.filter(username=username).first()
         if user is None:
             user = User.objects.create_user(
-                username=username, password=DEMO_PASSWORD, email=f"{username}@example.org",
-                is_staff=username == "admin", is_superuser=username == "admin",
+                username=username,
+                password=DEMO_PASSWORD,
+                email=f"{username}@example.org",
+                is_staff=username == "admin",
+                is_superuser=username == "admin",
             )
-        Membership.objects.get_or_create(user=user, organisation=orgs[org_slug], defaults={"role": role})
+        Membership.objects.get_or_create(
+            user=user, organisation=orgs[org_slug], defaults={"role": role}
+        )
         users.append(DemoUser(username, DEMO_PASSWORD, orgs[org_slug].name, role))
 
     vendor_user = User.objects.get(username="vendor")
     actor = Actor(user=vendor_user)
-    product = Product.objects.filter(vendor=orgs[VENDOR], slug=PRODUCT).first() or services.create_product(
-        actor, orgs[VENDOR], slug=PRODUCT, name="EdgeRouter X5", category=Product.Category.NETWORK,
+    product = Product.objects.filter(
+        vendor=orgs[VENDOR], slug=PRODUCT
+    ).first() or services.create_product(
+        actor,
+        orgs[VENDOR],
+        slug=PRODUCT,
+        name="EdgeRouter X5",
+        category=Product.Category.NETWORK,
         description="A 5G-ready edge router for operators' access networks.",
     )
     _add_release(actor, product, VERSION, publish=True)
     _add_release(actor, product, DRAFT_VERSION, publish=False)
-    AccessGrant.objects.get_or_create(product=product, grantee=orgs["testlab-europe"],
-                                      defaults={"granted_by": vendor_user})
+    AccessGrant.objects.get_or_create(
+        product=product, grantee=orgs["testlab-europe"], defaults={"granted_by": vendor_user}
+    )
     _, token = issue_token(
-        vendor_user, orgs[VENDOR], name="demo publishing token",
+        vendor_user,
+        orgs[VENDOR],
+        name="demo publishing token",
         scopes=[Permission.RELEASE_WRITE, Permission.RELEASE_PUBLISH, Permission.CONFIDENTIAL_READ],
     )
     return DemoInfo(vendor=VENDOR, product=PRODUCT, version=VERSION, token=token, users=users)

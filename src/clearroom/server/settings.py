@@ -1,4 +1,4 @@
-"""Django settings, derived entirely from :mod:`clearroom.server.config` (TOML file + environment)."""
+"""Django settings, derived entirely from :mod:`clearroom.server.config` (TOML + environment)."""
 
 from __future__ import annotations
 

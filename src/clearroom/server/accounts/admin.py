@@ -29,9 +29,26 @@ class ClearroomUserAdmin(UserAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are created by their users; operators can see and revoke them, never read secrets."""
 
-    list_display = ["name", "key_id", "user", "organisation", "expires_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "key_id",
+        "user",
+        "organisation",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["organisation"]
-    readonly_fields = ["key_id", "user", "organisation", "product", "scopes", "created_at", "expires_at", "last_used_at"]
+    readonly_fields = [
+        "key_id",
+        "user",
+        "organisation",
+        "product",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+    ]
     fields = [*readonly_fields, "name", "revoked_at"]
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]

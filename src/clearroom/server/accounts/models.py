@@ -77,9 +77,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
-    product = models.ForeignKey(
-        "catalog.Product", null=True, blank=True, on_delete=models.CASCADE
-    )
+    product = models.ForeignKey("catalog.Product", null=True, blank=True, on_delete=models.CASCADE)
     scopes = models.JSONField(default=list, help_text="Actions the token may perform.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField()

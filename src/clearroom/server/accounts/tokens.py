@@ -8,12 +8,17 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from clearroom.server.accounts.models import ApiToken, Organisation, User
-from clearroom.server.authz import Permission
-from clearroom.server.errors import Invalid, Unauthenticated
+from clearroom.server.audit import services as audit
+from clearroom.server.authz import ROLE_PERMISSIONS, Actor, Permission
+from clearroom.server.errors import Forbidden, Invalid, NotFound, Unauthenticated
+
+if TYPE_CHECKING:
+    from clearroom.server.catalog.models import Product
 
 PREFIX = "clr"
 DEFAULT_LIFETIME = timedelta(days=90)
@@ -31,7 +36,7 @@ def issue_token(
     *,
     name: str,
     scopes: Iterable[str],
-    product: object | None = None,
+    product: Product | None = None,
     lifetime: timedelta = DEFAULT_LIFETIME,
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its plaintext, which is shown once and never stored."""
@@ -78,4 +83,61 @@ def authenticate_token(presented: str) -> ApiToken:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+    return token
+
+
+def create_token(
+    actor: Actor,
+    organisation: Organisation,
+    *,
+    name: str,
+    scopes: Iterable[str],
+    product: Product | None = None,
+    lifetime: timedelta = DEFAULT_LIFETIME,
+) -> tuple[ApiToken, str]:
+    """A member issues a token for themself, never wider than their own role allows."""
+    if not actor.is_authenticated or actor.token is not None:
+        raise Unauthenticated("sign in to the portal to create API tokens")
+    role = actor.memberships().get(organisation.pk)
+    if role is None:
+        raise Forbidden(f"only members of {organisation.name} can hold API tokens for it")
+    beyond = sorted(set(scopes) - {p.value for p in ROLE_PERMISSIONS[role]})
+    if beyond:
+        raise Forbidden(f"your role ({role}) does not allow the scopes {', '.join(beyond)}")
+    if product is not None and product.vendor_id != organisation.pk:
+        raise Invalid(f"product: {product} does not belong to {organisation.name}")
+    token, plaintext = issue_token(
+        actor.user,  # type: ignore[arg-type]
+        organisation,
+        name=name,
+        scopes=scopes,
+        product=product,
+        lifetime=lifetime,
+    )
+    audit.record(
+        actor,
+        "token:create",
+        allowed=True,
+        target=f"token:{token.key_id}",
+        organisation=organisation,
+        scopes=token.scopes,
+    )
+    return token, plaintext
+
+
+def revoke_token(actor: Actor, organisation: Organisation, key_id: str) -> ApiToken:
+    """Revoke one of the actor's own tokens (idempotent)."""
+    token = ApiToken.objects.filter(
+        user=actor.user, organisation=organisation, key_id=key_id
+    ).first()
+    if not actor.is_authenticated or token is None:
+        raise NotFound(f"you hold no API token {key_id!r} for {organisation.name}")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=token.revoked_at
+        )
+        audit.record(
+            actor, "token:revoke", allowed=True, target=f"token:{key_id}", organisation=organisation
+        )
     return token

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from clearroom.server.accounts.models import Organisation
+from clearroom.server.api.auth import api_actor as actor_for
 from clearroom.server.api.schemas import (
     OrganisationIn,
     OrganisationOut,
@@ -21,12 +22,18 @@ from clearroom.server.api.schemas import (
 )
 from clearroom.server.api.serializers import product_out, release_out
 from clearroom.server.authz import visible_releases
-from clearroom.server.api.auth import api_actor as actor_for
 from clearroom.server.catalog import services
 from clearroom.server.errors import Conflict, Forbidden, Unauthenticated
 
 router = Router(tags=["catalogue"])
-ERRORS: dict[int, type[Problem]] = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
+ERRORS: dict[int, type[Problem]] = {
+    400: Problem,
+    401: Problem,
+    403: Problem,
+    404: Problem,
+    409: Problem,
+    422: Problem,
+}
 
 
 @router.get("/organisations", response=list[OrganisationOut], url_name="organisations")
@@ -48,7 +55,9 @@ def create_organisation(request: HttpRequest, data: OrganisationIn) -> Any:
         raise Conflict(f"organisation {data.slug!r} already exists") from None
 
 
-@router.get("/organisations/{org}", response={200: OrganisationOut, 404: Problem}, url_name="organisation")
+@router.get(
+    "/organisations/{org}", response={200: OrganisationOut, 404: Problem}, url_name="organisation"
+)
 def get_organisation(request: HttpRequest, org: str) -> Any:
     return services.get_organisation(org)
 
@@ -56,7 +65,9 @@ def get_organisation(request: HttpRequest, org: str) -> Any:
 @router.get("/organisations/{org}/products", response={200: list[ProductOut], 404: Problem})
 def list_products(request: HttpRequest, org: str) -> Any:
     vendor = services.get_organisation(org)
-    return [product_out(p) for p in services.visible_products(actor_for(request)).filter(vendor=vendor)]
+    return [
+        product_out(p) for p in services.visible_products(actor_for(request)).filter(vendor=vendor)
+    ]
 
 
 @router.post("/organisations/{org}/products", response={201: ProductOut, **ERRORS})
@@ -66,7 +77,9 @@ def create_product(request: HttpRequest, org: str, data: ProductIn) -> Any:
     return Status(201, product_out(product))
 
 
-@router.get("/products/{org}/{product}", response={200: ProductOut, 404: Problem}, url_name="product")
+@router.get(
+    "/products/{org}/{product}", response={200: ProductOut, 404: Problem}, url_name="product"
+)
 def get_product(request: HttpRequest, org: str, product: str) -> Any:
     return product_out(services.get_product(actor_for(request), org, product))
 
@@ -100,15 +113,21 @@ def get_release(request: HttpRequest, org: str, product: str, version: str) -> A
     return release_out(services.get_release(actor, org, product, version), actor)
 
 
-@router.post("/products/{org}/{product}/releases/{version}/publish", response={200: ReleaseOut, **ERRORS})
+@router.post(
+    "/products/{org}/{product}/releases/{version}/publish", response={200: ReleaseOut, **ERRORS}
+)
 def publish_release(request: HttpRequest, org: str, product: str, version: str) -> Any:
     actor = actor_for(request)
     release = services.get_release(actor, org, product, version)
     return release_out(services.publish_release(actor, release), actor)
 
 
-@router.post("/products/{org}/{product}/releases/{version}/withdraw", response={200: ReleaseOut, **ERRORS})
-def withdraw_release(request: HttpRequest, org: str, product: str, version: str, data: WithdrawIn) -> Any:
+@router.post(
+    "/products/{org}/{product}/releases/{version}/withdraw", response={200: ReleaseOut, **ERRORS}
+)
+def withdraw_release(
+    request: HttpRequest, org: str, product: str, version: str, data: WithdrawIn
+) -> Any:
     actor = actor_for(request)
     release = services.get_release(actor, org, product, version)
     return release_out(services.withdraw_release(actor, release, reason=data.reason), actor)

@@ -31,9 +31,7 @@ from clearroom.server.services import blob_store
 router = Router(tags=["files"])
 log = logging.getLogger("clearroom.api.files")
 RELEASE = "/products/{org}/{product}/releases/{version}"
-ERRORS: dict[int, type[Problem]] = {
-    s: Problem for s in (400, 401, 403, 404, 409, 411, 413, 422)
-}
+ERRORS: dict[int, type[Problem]] = dict.fromkeys((400, 401, 403, 404, 409, 411, 413, 422), Problem)
 UPLOAD_BODY = {
     "requestBody": {
         "content": {
@@ -118,7 +116,9 @@ def _register(collection: str) -> None:
         actor = api_actor(request)
         release = services.get_release(actor, org, product, version)
         file_kind = _kind_for(collection, kind)
-        services.check_upload(actor, release, kind=file_kind, name=name, confidentiality=confidentiality)
+        services.check_upload(
+            actor, release, kind=file_kind, name=name, confidentiality=confidentiality
+        )
         expected = declared_sha256(request)
         if expected is None:
             raise Invalid(
@@ -126,7 +126,9 @@ def _register(collection: str) -> None:
                 " ?sha256=<hex>) so the centre can prove it stored what you sent",
                 code="digest-required",
             )
-        blob = receive_body(request, max_bytes=settings.CONFIG.max_upload_bytes, expected_sha256=expected)
+        blob = receive_body(
+            request, max_bytes=settings.CONFIG.max_upload_bytes, expected_sha256=expected
+        )
         stored = services.record_upload(
             actor,
             release,
@@ -162,7 +164,11 @@ def _register(collection: str) -> None:
 
         def check(file_name: str) -> None:
             services.check_upload(
-                actor, release, kind=file_kind, name=name or file_name, confidentiality=confidentiality
+                actor,
+                release,
+                kind=file_kind,
+                name=name or file_name,
+                confidentiality=confidentiality,
             )
 
         handler = BlobUploadHandler(
@@ -197,7 +203,9 @@ def _register(collection: str) -> None:
     def get_file(request: HttpRequest, org: str, product: str, version: str, name: str) -> Any:
         actor = api_actor(request)
         return file_out(
-            services.get_file(actor, org, product, version, collection, name, ip=_client_ip(request))
+            services.get_file(
+                actor, org, product, version, collection, name, ip=_client_ip(request)
+            )
         )
 
     @router.get(
@@ -209,14 +217,18 @@ def _register(collection: str) -> None:
     )
     def download(request: HttpRequest, org: str, product: str, version: str, name: str) -> Any:
         actor = api_actor(request)
-        stored = services.get_file(actor, org, product, version, collection, name, ip=_client_ip(request))
+        stored = services.get_file(
+            actor, org, product, version, collection, name, ip=_client_ip(request)
+        )
         response = StreamingHttpResponse(_stream(stored.sha256), content_type=stored.media_type)
         response["Content-Length"] = str(stored.size)
         response["Content-Disposition"] = content_disposition_header(True, stored.name)
         response["ETag"] = f'"{stored.sha256}"'
         sha256_b64 = base64.b64encode(bytes.fromhex(stored.sha256)).decode()
         response["Repr-Digest"] = f"sha-256=:{sha256_b64}:"
-        response["Cache-Control"] = "private, no-store" if stored.is_confidential else "public, max-age=3600"
+        response["Cache-Control"] = (
+            "private, no-store" if stored.is_confidential else "public, max-age=3600"
+        )
         return response
 
 
@@ -224,7 +236,7 @@ def _register(collection: str) -> None:
     "/files",
     response={200: list[FileOut], 422: Problem},
     summary="Find the files you may see by their SHA-256",
-    description="Answers a customer's question: is the image I received one that was published here?",
+    description="Answers a customer's question: was the image I received published here?",
 )
 def find_by_digest(request: HttpRequest, sha256: str) -> Any:
     digest = sha256.lower()

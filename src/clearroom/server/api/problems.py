@@ -54,7 +54,9 @@ def install(api: NinjaAPI) -> None:
         extra = dict(exc.extra)
         code = extra.pop("code", None) or exc.title.lower().replace(" ", "-")
         headers = {"WWW-Authenticate": 'Bearer realm="clearroom"'} if exc.status == 401 else None
-        return problem(request, exc.status, exc.title, exc.detail, code=code, headers=headers, **extra)
+        return problem(
+            request, exc.status, exc.title, exc.detail, code=code, headers=headers, **extra
+        )
 
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
@@ -67,7 +69,9 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(AuthenticationError)
     def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        return problem(request, 401, "Authentication required", str(exc), code="authentication-required")
+        return problem(
+            request, 401, "Authentication required", str(exc), code="authentication-required"
+        )
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

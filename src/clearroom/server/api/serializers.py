@@ -12,7 +12,9 @@ from clearroom.server.catalog.models import Artifact, Document, Product, Release
 
 def release_path(release: Release) -> str:
     p = release.product
-    return reverse("api:release", kwargs={"org": p.vendor.slug, "product": p.slug, "version": release.version})
+    return reverse(
+        "api:release", kwargs={"org": p.vendor.slug, "product": p.slug, "version": release.version}
+    )
 
 
 def product_out(product: Product) -> dict[str, Any]:
@@ -22,7 +24,9 @@ def product_out(product: Product) -> dict[str, Any]:
         "name": product.name,
         "category": product.category,
         "description": product.description,
-        "releases_url": reverse("api:releases", kwargs={"org": product.vendor.slug, "product": product.slug}),
+        "releases_url": reverse(
+            "api:releases", kwargs={"org": product.vendor.slug, "product": product.slug}
+        ),
     }
 
 

@@ -106,13 +106,15 @@ def visible_releases(actor: Actor, queryset: QuerySet[Release] | None = None) ->
 
 
 def visible_files(actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
-    """Files of visible releases; confidential ones only where :meth:`Actor.may_read_confidential`."""
+    """Files of visible releases; confidential ones only where the actor may read them."""
     from clearroom.server.catalog.models import Confidentiality, Product
 
     qs = queryset.filter(release__in=visible_releases(actor))
     readable_products = [
         p.pk
-        for p in Product.objects.filter(pk__in=qs.values("release__product_id")).select_related("vendor")
+        for p in Product.objects.filter(pk__in=qs.values("release__product_id")).select_related(
+            "vendor"
+        )
         if actor.may_read_confidential(p)
     ]
     return qs.filter(

@@ -5,7 +5,17 @@ from django.contrib import admin
 
 from clearroom.server.catalog.models import AccessGrant, Artifact, Document, Product, Release
 
-FILE_FIELDS = ["release", "name", "media_type", "size", "sha256", "sha512", "confidentiality", "uploaded_by", "created_at"]
+FILE_FIELDS = [
+    "release",
+    "name",
+    "media_type",
+    "size",
+    "sha256",
+    "sha512",
+    "confidentiality",
+    "uploaded_by",
+    "created_at",
+]
 
 
 @admin.register(Product)
@@ -20,7 +30,15 @@ class ReleaseAdmin(admin.ModelAdmin):
     list_display = ["product", "version", "state", "published_at", "support_until"]
     list_filter = ["state"]
     search_fields = ["version", "product__name"]
-    readonly_fields = ["product", "version", "state", "created_at", "created_by", "published_at", "withdrawn_at"]
+    readonly_fields = [
+        "product",
+        "version",
+        "state",
+        "created_at",
+        "created_by",
+        "published_at",
+        "withdrawn_at",
+    ]
 
 
 @admin.register(Artifact)

@@ -26,7 +26,9 @@ class Product(models.Model):
     class Meta:
         ordering = ["vendor__name", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["vendor", "slug"], name="product_slug_unique_per_vendor")
+            models.UniqueConstraint(
+                fields=["vendor", "slug"], name="product_slug_unique_per_vendor"
+            )
         ]
 
     def __str__(self) -> str:

@@ -67,7 +67,9 @@ def get_release(actor: Actor, org: str, product: str, version: str) -> Release:
         ) from None
 
 
-def _require(actor: Actor, permission: Permission, vendor: Organisation, product: Product | None = None) -> None:
+def _require(
+    actor: Actor, permission: Permission, vendor: Organisation, product: Product | None = None
+) -> None:
     if not actor.is_authenticated:
         raise Unauthenticated("sign in or present an API token to do this")
     if not actor.has_perm(permission, vendor, product):
@@ -78,14 +80,22 @@ def _require(actor: Actor, permission: Permission, vendor: Organisation, product
 
 
 def create_product(
-    actor: Actor, vendor: Organisation, *, slug: str, name: str, category: str, description: str = ""
+    actor: Actor,
+    vendor: Organisation,
+    *,
+    slug: str,
+    name: str,
+    category: str,
+    description: str = "",
 ) -> Product:
     _require(actor, Permission.PRODUCT_WRITE, vendor)
     if vendor.kind != Organisation.Kind.VENDOR:
         raise Invalid(f"organisation {vendor.slug!r} is a {vendor.kind}; only vendors own products")
     if category not in Product.Category.values:
         raise Invalid(f"category must be one of {', '.join(Product.Category.values)}")
-    product = Product(vendor=vendor, slug=slug, name=name, category=category, description=description)
+    product = Product(
+        vendor=vendor, slug=slug, name=name, category=category, description=description
+    )
     _validate(product)
     try:
         with transaction.atomic():
@@ -115,7 +125,9 @@ def create_release(
         with transaction.atomic():
             release.save()
     except IntegrityError:
-        raise Conflict(f"release {product.vendor.slug}/{product.slug}@{version} already exists") from None
+        raise Conflict(
+            f"release {product.vendor.slug}/{product.slug}@{version} already exists"
+        ) from None
     return release
 
 
@@ -158,7 +170,9 @@ def _file_model(kind: str) -> type[Artifact] | type[Document]:
     return Artifact if kind == "artifact" else Document
 
 
-def check_upload(actor: Actor, release: Release, *, kind: str, name: str, confidentiality: str) -> str:
+def check_upload(
+    actor: Actor, release: Release, *, kind: str, name: str, confidentiality: str
+) -> str:
     """Everything that can be refused before a single byte is received. Returns the clean name."""
     _require(actor, Permission.RELEASE_WRITE, release.product.vendor, release.product)
     if release.state != Release.State.DRAFT:
@@ -224,7 +238,14 @@ def file_model(collection: str) -> type[Artifact] | type[Document]:
 
 
 def get_file(
-    actor: Actor, org: str, product: str, version: str, collection: str, name: str, *, ip: str | None = None
+    actor: Actor,
+    org: str,
+    product: str,
+    version: str,
+    collection: str,
+    name: str,
+    *,
+    ip: str | None = None,
 ) -> Artifact | Document:
     """A file the actor may read. Anything else is "not found", whether it is missing or only
     hidden, so existence never leaks; a refused attempt on an existing file is audited, and so
@@ -247,10 +268,22 @@ def get_file(
     vendor = stored.release.product.vendor
     if not may_read_file(actor, stored):
         audit.record(
-            actor, f"{collection[:-1]}:read", allowed=False, target=target, organisation=vendor, ip=ip,
+            actor,
+            f"{collection[:-1]}:read",
+            allowed=False,
+            target=target,
+            organisation=vendor,
+            ip=ip,
             confidentiality=stored.confidentiality,
         )
         raise missing
     if stored.is_confidential:
-        audit.record(actor, f"{collection[:-1]}:read", allowed=True, target=target, organisation=vendor, ip=ip)
+        audit.record(
+            actor,
+            f"{collection[:-1]}:read",
+            allowed=True,
+            target=target,
+            organisation=vendor,
+            ip=ip,
+        )
     return stored

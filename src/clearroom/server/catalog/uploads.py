@@ -16,6 +16,7 @@ from django.http import HttpRequest
 
 from clearroom.blobs import BlobError, BlobInfo, BlobTooLarge, BlobWriter, DigestMismatch
 from clearroom.server.errors import Invalid, ServiceError, TooLarge
+from clearroom.server.http_body import BodyEndedEarly, socket_body
 from clearroom.server.ops.metrics import UPLOADED_BYTES
 from clearroom.server.services import blob_store
 
@@ -53,7 +54,9 @@ def declared_sha256(request: HttpRequest) -> str | None:
                 raise ValueError
             raw = base64.b64decode(value[1:-1], validate=True)
         except (ValueError, binascii.Error):
-            raise Invalid("Content-Digest: write sha-256 as :<base64 of the 32-byte digest>:") from None
+            raise Invalid(
+                "Content-Digest: write sha-256 as :<base64 of the 32-byte digest>:"
+            ) from None
         if len(raw) != 32:
             raise Invalid("Content-Digest: a sha-256 digest is 32 bytes")
         return raw.hex()
@@ -77,20 +80,30 @@ def receive_body(request: HttpRequest, *, max_bytes: int, expected_sha256: str |
     except ValueError:
         length = -1
     if length < 0:
-        raise LengthRequired("upload: send a Content-Length header (chunked bodies are not accepted)")
+        raise LengthRequired(
+            "upload: send a Content-Length header (chunked bodies are not accepted)"
+        )
     if length > max_bytes:
         raise too_large(max_bytes)
+    fast = socket_body(request.META, CHUNK)
+    chunks = fast if fast is not None else iter(lambda: request.read(CHUNK), b"")
     received = 0
     try:
-        with blob_store().open_writer(max_bytes=max_bytes, expected_sha256=expected_sha256) as writer:
-            while chunk := request.read(CHUNK):
+        with blob_store().open_writer(
+            max_bytes=max_bytes, expected_sha256=expected_sha256
+        ) as writer:
+            for chunk in chunks:
                 writer.write(chunk)
                 received += len(chunk)
             if received != length:
-                raise Invalid(f"upload: body ended after {received} of {length} bytes; send it again")
+                raise BodyEndedEarly(received)
             return _finish(writer)
     except BlobTooLarge:
         raise too_large(max_bytes) from None
+    except BodyEndedEarly as exc:
+        raise Invalid(
+            f"upload: body ended after {exc.received} of {length} bytes; send it again"
+        ) from None
 
 
 class StreamedFile(UploadedFile):
@@ -120,7 +133,9 @@ class BlobUploadHandler(FileUploadHandler):
         self.writer: BlobWriter | None = None
         self.files = 0
 
-    def handle_raw_input(self, input_data: Any, META: Any, content_length: int, *args: Any, **kwargs: Any) -> None:  # noqa: N803
+    def handle_raw_input(
+        self, input_data: Any, META: Any, content_length: int, *args: Any, **kwargs: Any
+    ) -> None:
         if content_length > self.max_bytes + 64 * 1024:  # the form's own overhead is small
             raise too_large(self.max_bytes)
 

@@ -15,13 +15,18 @@ def _is_api(request: HttpRequest) -> bool:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return problem(request, 404, "Not found", f"no API resource at {request.path}", code="not-found")
+        return problem(
+            request, 404, "Not found", f"no API resource at {request.path}", code="not-found"
+        )
     return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return problem(
-            request, 500, "Internal error", "the centre failed to answer; quote the request_id to its operators"
+            request,
+            500,
+            "Internal error",
+            "the centre failed to answer; quote the request_id to its operators",
         )
     return defaults.server_error(request)

@@ -20,5 +20,7 @@ UPLOADED_BYTES = Counter(
     "clearroom_uploaded_bytes_total", "Bytes accepted into the artifact store."
 )
 JOBS_FINISHED = Counter(
-    "clearroom_jobs_finished_total", "Job attempts finished, by kind and outcome.", ["kind", "outcome"]
+    "clearroom_jobs_finished_total",
+    "Job attempts finished, by kind and outcome.",
+    ["kind", "outcome"],
 )

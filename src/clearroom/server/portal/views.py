@@ -17,8 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from clearroom.server.accounts import tokens
 from clearroom.server.accounts.models import ApiToken, Membership, Organisation
-from clearroom.server.accounts.tokens import DEFAULT_LIFETIME, MAX_LIFETIME, issue_token
+from clearroom.server.accounts.tokens import DEFAULT_LIFETIME, MAX_LIFETIME
 from clearroom.server.api.serializers import release_path
 from clearroom.server.authz import (
     ROLE_PERMISSIONS,
@@ -30,7 +31,7 @@ from clearroom.server.authz import (
 from clearroom.server.authz.request import actor_for
 from clearroom.server.catalog import services
 from clearroom.server.catalog.models import Artifact, Document, Release
-from clearroom.server.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from clearroom.server.errors import Forbidden, Invalid, Unauthenticated
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.portal.forms import PERMISSION_HELP, TokenForm, WithdrawForm
 
@@ -141,15 +142,15 @@ def create_token(request: HttpRequest, org: str) -> HttpResponse:
     if not form.is_valid():
         return _organisation_page(request, actor, found, form=form, status=422)
     try:
-        created = issue_token(
-            actor.user,  # type: ignore[arg-type]
+        created = tokens.create_token(
+            actor,
             found,
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
             product=form.cleaned_data["product"],
             lifetime=timedelta(days=form.cleaned_data["lifetime_days"]),
         )
-    except Invalid as exc:
+    except (Invalid, Forbidden) as exc:
         form.add_error(None, exc.detail)
         return _organisation_page(request, actor, found, form=form, status=422)
     return _organisation_page(request, actor, found, created=created)
@@ -161,14 +162,8 @@ def revoke_token(request: HttpRequest, org: str, key_id: str) -> HttpResponse:
     actor = actor_for(request)
     found = services.get_organisation(org)
     _require_member(actor, found)
-    token = ApiToken.objects.filter(user=actor.user, organisation=found, key_id=key_id).first()
-    if token is None:
-        raise NotFound(f"you hold no API token {key_id!r} for {found.name}")
-    if token.revoked_at is None:
-        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
-        messages.success(request, f"Token “{token.name}” ({token.key_id}) is revoked.")
+    token = tokens.revoke_token(actor, found, key_id)
+    messages.success(request, f"Token “{token.name}” ({token.key_id}) is revoked.")
     return redirect("portal:organisation", org=found.slug)
 
 

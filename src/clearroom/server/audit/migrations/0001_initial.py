@@ -7,32 +7,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('time', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('action', models.CharField(help_text='<resource>:<action>, as permissions.', max_length=100)),
-                ('outcome', models.CharField(choices=[('allowed', 'Allowed'), ('denied', 'Denied')], max_length=10)),
-                ('token_key_id', models.CharField(blank=True, max_length=16)),
-                ('target', models.CharField(max_length=500)),
-                ('ip', models.GenericIPAddressField(null=True)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
-                ('details', models.JSONField(default=dict)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "time",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        help_text="<resource>:<action>, as permissions.", max_length=100
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("allowed", "Allowed"), ("denied", "Denied")], max_length=10
+                    ),
+                ),
+                ("token_key_id", models.CharField(blank=True, max_length=16)),
+                ("target", models.CharField(max_length=500)),
+                ("ip", models.GenericIPAddressField(null=True)),
+                ("request_id", models.CharField(blank=True, max_length=64)),
+                ("details", models.JSONField(default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-time'],
+                "ordering": ["-time"],
             },
         ),
     ]

@@ -8,116 +8,303 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=64, validators=[django.core.validators.RegexValidator('^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$', "Use 1-64 lower-case letters, digits and inner hyphens (for example 'acme-networks').")])),
-                ('name', models.CharField(max_length=200)),
-                ('category', models.CharField(choices=[('network', 'Network equipment / 5G'), ('iot', 'IoT device'), ('cloud', 'Cloud service'), ('software', 'Software')], max_length=20)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('vendor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='products', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slug",
+                    models.SlugField(
+                        max_length=64,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
+                                "Use 1-64 lower-case letters, digits and inner hyphens (for example 'acme-networks').",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("network", "Network equipment / 5G"),
+                            ("iot", "IoT device"),
+                            ("cloud", "Cloud service"),
+                            ("software", "Software"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "vendor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="products",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['vendor__name', 'name'],
+                "ordering": ["vendor__name", "name"],
             },
         ),
         migrations.CreateModel(
-            name='AccessGrant',
+            name="AccessGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('granted_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('grantee', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='accounts.organisation')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='catalog.product')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "grantee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grants",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grants",
+                        to="catalog.product",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Release',
+            name="Release",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=100)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published'), ('withdrawn', 'Withdrawn')], default='draft', max_length=20)),
-                ('support_until', models.DateField(blank=True, help_text='End of the security support period.', null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('withdrawn_at', models.DateTimeField(blank=True, null=True)),
-                ('withdrawn_reason', models.TextField(blank=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='catalog.product')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.CharField(max_length=100)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("published", "Published"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "support_until",
+                    models.DateField(
+                        blank=True, help_text="End of the security support period.", null=True
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("withdrawn_at", models.DateTimeField(blank=True, null=True)),
+                ("withdrawn_reason", models.TextField(blank=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="releases",
+                        to="catalog.product",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['product', '-created_at'],
+                "ordering": ["product", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255)),
-                ('media_type', models.CharField(default='application/octet-stream', max_length=255)),
-                ('size', models.BigIntegerField()),
-                ('sha256', models.CharField(db_index=True, max_length=64)),
-                ('sha512', models.CharField(blank=True, max_length=128)),
-                ('confidentiality', models.CharField(choices=[('public', 'Public'), ('confidential', 'Confidential')], default='public', max_length=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('kind', models.CharField(choices=[('sbom', 'SBOM'), ('vex', 'VEX'), ('provenance', 'Build provenance'), ('test_report', 'Test report'), ('other', 'Other')], max_length=20)),
-                ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('release', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='catalog.release')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                (
+                    "media_type",
+                    models.CharField(default="application/octet-stream", max_length=255),
+                ),
+                ("size", models.BigIntegerField()),
+                ("sha256", models.CharField(db_index=True, max_length=64)),
+                ("sha512", models.CharField(blank=True, max_length=128)),
+                (
+                    "confidentiality",
+                    models.CharField(
+                        choices=[("public", "Public"), ("confidential", "Confidential")],
+                        default="public",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("sbom", "SBOM"),
+                            ("vex", "VEX"),
+                            ("provenance", "Build provenance"),
+                            ("test_report", "Test report"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="catalog.release"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'abstract': False,
-                'default_related_name': 'documents',
+                "ordering": ["name"],
+                "abstract": False,
+                "default_related_name": "documents",
             },
         ),
         migrations.CreateModel(
-            name='Artifact',
+            name="Artifact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255)),
-                ('media_type', models.CharField(default='application/octet-stream', max_length=255)),
-                ('size', models.BigIntegerField()),
-                ('sha256', models.CharField(db_index=True, max_length=64)),
-                ('sha512', models.CharField(blank=True, max_length=128)),
-                ('confidentiality', models.CharField(choices=[('public', 'Public'), ('confidential', 'Confidential')], default='public', max_length=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('release', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='catalog.release')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                (
+                    "media_type",
+                    models.CharField(default="application/octet-stream", max_length=255),
+                ),
+                ("size", models.BigIntegerField()),
+                ("sha256", models.CharField(db_index=True, max_length=64)),
+                ("sha512", models.CharField(blank=True, max_length=128)),
+                (
+                    "confidentiality",
+                    models.CharField(
+                        choices=[("public", "Public"), ("confidential", "Confidential")],
+                        default="public",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "release",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="catalog.release"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'abstract': False,
-                'default_related_name': 'artifacts',
+                "ordering": ["name"],
+                "abstract": False,
+                "default_related_name": "artifacts",
             },
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.UniqueConstraint(fields=('vendor', 'slug'), name='product_slug_unique_per_vendor'),
+            model_name="product",
+            constraint=models.UniqueConstraint(
+                fields=("vendor", "slug"), name="product_slug_unique_per_vendor"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='release',
-            constraint=models.UniqueConstraint(fields=('product', 'version'), name='release_version_unique'),
+            model_name="release",
+            constraint=models.UniqueConstraint(
+                fields=("product", "version"), name="release_version_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='document',
-            constraint=models.UniqueConstraint(fields=('release', 'name'), name='document_name_unique'),
+            model_name="document",
+            constraint=models.UniqueConstraint(
+                fields=("release", "name"), name="document_name_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='artifact',
-            constraint=models.UniqueConstraint(fields=('release', 'name'), name='artifact_name_unique'),
+            model_name="artifact",
+            constraint=models.UniqueConstraint(
+                fields=("release", "name"), name="artifact_name_unique"
+            ),
         ),
     ]
