@@ -22,10 +22,14 @@ def show(info: DemoInfo, *, base_url: str, console: Console) -> None:
             f"Portal:        [bold]{base_url}/[/]\n"
             f"Demo release:  [bold]{release}[/]\n"
             f"API docs:      {base_url}/api/docs\n"
-            f"Admin:         {base_url}/admin/\n\n"
-            f"Publish a release yourself:\n"
-            f"  clearroom publish DIR --url {base_url} --product {info.vendor}/{info.product} \\\n"
-            f"      --version 9.9.9 --token {info.token}",
+            f"Admin:         {base_url}/admin/",
             title="Clearroom demo",
         )
+    )
+    console.print("Publish a release of your own with the vendor's API token:")
+    console.print(
+        f"  clearroom publish DIR --url {base_url} --product {info.vendor}/{info.product}"
+        f" --version 9.9.9 --token {info.token}",
+        soft_wrap=True,
+        highlight=False,
     )

@@ -158,8 +158,12 @@ def demo(
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True,
 ) -> None:
     """Start a demo centre on SQLite with a vendor, a product and a published release."""
-    os.environ.setdefault("CLEARROOM_DATA_DIR", str(data_dir))
-    os.environ.setdefault("CLEARROOM_BASE_URL", f"http://{host}:{port}")
+    # The demo is always the embedded default in its own folder: it must never seed demo
+    # sign-ins into a real deployment configured in this shell.
+    for name in [n for n in os.environ if n.startswith("CLEARROOM_")]:
+        del os.environ[name]
+    os.environ["CLEARROOM_DATA_DIR"] = str(data_dir)
+    os.environ["CLEARROOM_BASE_URL"] = f"http://{host}:{port}"
     os.environ.setdefault("CLEARROOM_LOG_FORMAT", "text")
     os.environ.setdefault("CLEARROOM_LOG_LEVEL", "WARNING")
     from clearroom.cli import _django

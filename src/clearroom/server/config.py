@@ -18,6 +18,11 @@ from clearroom.errors import ClearroomError
 
 ENV_PREFIX = "CLEARROOM_"
 CONFIG_FILE_ENV = "CLEARROOM_CONFIG"
+# CLEARROOM_* variables that are not settings of the service (the CLI's and the tests' own).
+NOT_SETTINGS = frozenset(
+    {CONFIG_FILE_ENV, "CLEARROOM_URL", "CLEARROOM_TOKEN", "CLEARROOM_ADMIN_PASSWORD",
+     "CLEARROOM_TEST_POSTGRES_URL"}
+)
 GiB = 1024**3
 
 
@@ -45,6 +50,8 @@ class Config:
     jobs_backend: str = "inprocess"
     """``inprocess`` (embedded; jobs persisted in the database) or ``procrastinate``."""
     jobs_poll_seconds: float = 1.0
+    jobs_lease_seconds: float = 30.0
+    """How long a running job's claim lasts without a heartbeat before another worker retries it."""
     sqlite_busy_timeout_ms: int = 5000
     log_format: str = "json"
     log_level: str = "INFO"
@@ -65,6 +72,8 @@ class Config:
                 "config: database_url must be a postgresql:// URL (leave it empty for the"
                 f" embedded SQLite database), not {self.database_url.split(':', 1)[0]!r}"
             )
+        if self.jobs_poll_seconds <= 0 or self.jobs_lease_seconds <= 0:
+            raise ConfigError("config: jobs_poll_seconds and jobs_lease_seconds must be positive")
         if self.max_upload_bytes <= 0:
             raise ConfigError("config: max_upload_bytes must be a positive number of bytes")
         if self.log_format not in {"json", "text"}:
@@ -159,8 +168,15 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
                     + ", ".join(sorted(fields))
                 )
             values[key] = _coerce(key, raw, str(fields[key].type))
-    for name, spec in fields.items():
-        env_name = ENV_PREFIX + name.upper()
-        if env_name in env:
-            values[name] = _coerce(env_name, env[env_name], str(spec.type))
+    by_env_name = {ENV_PREFIX + name.upper(): name for name in fields}
+    for env_name, raw in env.items():
+        if not env_name.startswith(ENV_PREFIX) or env_name in NOT_SETTINGS:
+            continue
+        name = by_env_name.get(env_name)
+        if name is None:
+            raise ConfigError(
+                f"config: unknown variable {env_name}; known settings: "
+                + ", ".join(sorted(by_env_name))
+            )
+        values[name] = _coerce(env_name, raw, str(fields[name].type))
     return Config(**values).validate()

@@ -32,6 +32,7 @@ if CONFIG.jobs_backend == "procrastinate":
 MIDDLEWARE = [
     "clearroom.server.ops.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -68,7 +69,8 @@ if CONFIG.is_postgres:
 else:
     # Embedded default: WAL lets readers run beside the one writer; BEGIN IMMEDIATE takes the
     # write lock at the start of a transaction, so a read-then-write never fails with
-    # SQLITE_BUSY half-way (busy_timeout only helps when the lock is requested up front).
+    # SQLITE_BUSY half-way (busy_timeout only helps when the lock is requested up front);
+    # synchronous=FULL so that nothing acknowledged is lost if the machine loses power.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -79,7 +81,7 @@ else:
                     "PRAGMA journal_mode=WAL;"
                     f"PRAGMA busy_timeout={CONFIG.sqlite_busy_timeout_ms};"
                     "PRAGMA foreign_keys=ON;"
-                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA synchronous=FULL;"
                 ),
             },
         }
@@ -102,6 +104,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = CONFIG.data_dir / "static"
+# The portal's few static files are served by WhiteNoise straight from the package, so
+# `clearroom serve` needs no collectstatic step and no separate file server.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # Uploads stream into the blob store through clearroom.server.catalog.uploads; Django must not
 # buffer them in memory or in temporary files first.

@@ -18,6 +18,13 @@ FILE_FIELDS = [
 ]
 
 
+class FactAdmin(admin.ModelAdmin):
+    """Releases and their files are facts others rely on: withdraw a release, never delete."""
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["name", "vendor", "category", "created_at"]
@@ -26,7 +33,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(FactAdmin):
     list_display = ["product", "version", "state", "published_at", "support_until"]
     list_filter = ["state"]
     search_fields = ["version", "product__name"]
@@ -42,14 +49,14 @@ class ReleaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Artifact)
-class ArtifactAdmin(admin.ModelAdmin):
+class ArtifactAdmin(FactAdmin):
     list_display = ["name", "release", "size", "confidentiality", "sha256"]
     search_fields = ["name", "sha256"]
     readonly_fields = FILE_FIELDS
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(FactAdmin):
     list_display = ["name", "kind", "release", "size", "confidentiality", "sha256"]
     list_filter = ["kind"]
     search_fields = ["name", "sha256"]

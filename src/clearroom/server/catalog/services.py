@@ -211,6 +211,10 @@ def record_upload(
         fields["kind"] = kind
     try:
         with transaction.atomic():
+            # Re-check under the row lock: the release may have been published meanwhile.
+            locked = Release.objects.select_for_update().get(pk=release.pk)
+            if locked.state != Release.State.DRAFT:
+                raise Conflict(f"release is {locked.state}; files can only be added to a draft")
             stored = model.objects.create(**fields)
             model_name = model.__name__.lower()
             enqueue(

@@ -20,7 +20,8 @@ class RequestContextFilter(logging.Filter):
     """Stamps every record with the current request id (``-`` outside a request)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        if not hasattr(record, "request_id"):  # an explicit extra= wins (the access log line)
+            record.request_id = request_id_var.get()
         return True
 
 

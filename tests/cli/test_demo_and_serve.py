@@ -1,0 +1,167 @@
+"""The README's first command for real: ``clearroom demo`` under gunicorn, then publishing to it
+with ``clearroom publish`` and downloading what was published, and bad uploads against the
+real server (the socket fast path)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLEARROOM_", "DJANGO_"))}
+    return {**env, **extra}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("demo")
+    port = _free_port()
+    log = (data_dir / "demo.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clearroom.cli.main", "demo", "--port", str(port), "--data-dir", str(data_dir)],
+        env=_clean_env(COLUMNS="200"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.3)
+    else:
+        log.seek(0)
+        pytest.fail("demo did not come up:\n" + log.read())
+    log.seek(0)
+    token = re.search(r"clr_[0-9a-f]+_[A-Za-z0-9_-]+", log.read()).group(0)
+    yield base, token, data_dir
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+    log.close()
+
+
+def test_the_demo_release_is_on_the_portal_with_its_digests(demo):
+    base, _, _ = demo
+    page = httpx.get(base + "/orgs/acme/edgerouter-x5/2.4.1/").text
+    assert "EdgeRouter X5" in page and "2.4.1" in page
+    release = httpx.get(base + "/api/products/acme/edgerouter-x5/releases/2.4.1").json()
+    image = next(a for a in release["artifacts"] if a["name"].endswith(".img"))
+    assert image["sha256"] in page
+    assert httpx.get(base + "/static/portal/portal.css").status_code == 200
+
+
+def test_publish_then_download_round_trip(demo, tmp_path):
+    base, token, _ = demo
+    release_dir = tmp_path / "release"
+    release_dir.mkdir()
+    firmware = os.urandom(3 * 1024 * 1024 + 17)
+    (release_dir / "router-9.9.9.img").write_bytes(firmware)
+    (release_dir / "router-9.9.9.cdx.json").write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6"}')
+    (release_dir / "router-9.9.9-src.tar.gz").write_bytes(b"confidential sources")
+    command = [
+        sys.executable, "-m", "clearroom.cli.main", "publish", str(release_dir),
+        "--url", base, "--token", token, "--product", "acme/edgerouter-x5", "--version", "9.9.9",
+        "--confidential", "*-src.tar.gz", "--publish", "--json",
+    ]
+    result = subprocess.run(command, env=_clean_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["release"]["state"] == "published"
+    kinds = {f["name"]: (f["kind"], f["confidentiality"]) for f in output["files"]}
+    assert kinds == {
+        "router-9.9.9.img": ("artifact", "public"),
+        "router-9.9.9.cdx.json": ("sbom", "public"),
+        "router-9.9.9-src.tar.gz": ("artifact", "confidential"),
+    }
+    url = base + "/api/products/acme/edgerouter-x5/releases/9.9.9/artifacts/router-9.9.9.img/content"
+    downloaded = httpx.get(url).content
+    assert hashlib.sha256(downloaded).hexdigest() == hashlib.sha256(firmware).hexdigest()
+    # anonymous users do not see the confidential archive
+    assert httpx.get(url.replace("router-9.9.9.img", "router-9.9.9-src.tar.gz")).status_code == 404
+
+    again = subprocess.run(command, env=_clean_env(), capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert {f["status"] for f in json.loads(again.stdout)["files"]} == {"already stored"}
+
+
+def test_publish_reports_a_bad_token_without_a_traceback(demo, tmp_path):
+    base, _, _ = demo
+    (tmp_path / "fw.img").write_bytes(b"x")
+    result = subprocess.run(
+        [sys.executable, "-m", "clearroom.cli.main", "publish", str(tmp_path), "--url", base,
+         "--token", "clr_000000000000_nope", "--product", "acme/edgerouter-x5", "--version", "1.0"],
+        env=_clean_env(), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert "unknown or wrong token" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _raw_put(base: str, token: str, path: str, body: bytes, declared_length: int, sha256: str) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            f"PUT {path}?sha256={sha256} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/octet-stream\r\nContent-Length: {declared_length}\r\n"
+            "Connection: close\r\n\r\n".encode()
+            + body
+        )
+        if len(body) < declared_length:
+            sock.shutdown(socket.SHUT_WR)  # the client gives up half-way
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _draft(base: str, token: str, version: str) -> str:
+    response = httpx.post(
+        base + "/api/products/acme/edgerouter-x5/releases",
+        json={"version": version},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    return "/api/products/acme/edgerouter-x5/releases/" + version
+
+
+def _stored_files(data_dir: Path) -> set[Path]:
+    return {p for p in (data_dir / "blobs").rglob("*") if p.is_file()}
+
+
+def test_real_server_rejects_a_wrong_digest_and_a_truncated_body_leaving_nothing(demo):
+    base, token, data_dir = demo
+    release = _draft(base, token, "7.0.0")
+    before = _stored_files(data_dir)
+    body = os.urandom(2 * 1024 * 1024)
+    wrong = _raw_put(base, token, release + "/artifacts/a.img", body, len(body), "0" * 64)
+    assert b" 422 " in wrong.split(b"\r\n")[0] and b"digest-mismatch" in wrong
+    truncated = _raw_put(base, token, release + "/artifacts/b.img", body[:100_000], len(body),
+                         hashlib.sha256(body).hexdigest())
+    assert b" 422 " in truncated.split(b"\r\n")[0] and b"body ended" in truncated
+    assert _stored_files(data_dir) == before
+    assert httpx.get(base + "/healthz").status_code == 200
+    good = _raw_put(base, token, release + "/artifacts/c.img", body, len(body), hashlib.sha256(body).hexdigest())
+    assert b" 201 " in good.split(b"\r\n")[0]
