@@ -103,7 +103,6 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = CONFIG.data_dir / "static"
 # The portal's few static files are served by WhiteNoise straight from the package, so
 # `clearroom serve` needs no collectstatic step and no separate file server.
 WHITENOISE_USE_FINDERS = True
