@@ -5,7 +5,10 @@ developer's data. ``CLEARROOM_DATABASE_URL`` switches the same tests to PostgreS
 import os
 import tempfile
 
-os.environ["CLEARROOM_DATA_DIR"] = tempfile.mkdtemp(prefix="clearroom-tests-")
+# One data dir per test run, shared with the job children and workers the tests start.
+if "CLEARROOM_TEST_DATA_DIR" not in os.environ:
+    os.environ["CLEARROOM_TEST_DATA_DIR"] = tempfile.mkdtemp(prefix="clearroom-tests-")
+os.environ["CLEARROOM_DATA_DIR"] = os.environ["CLEARROOM_TEST_DATA_DIR"]
 os.environ.setdefault("CLEARROOM_LOG_FORMAT", "text")
 os.environ.setdefault("CLEARROOM_LOG_LEVEL", "WARNING")
 

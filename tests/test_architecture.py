@@ -12,7 +12,14 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "clearroom"
 CORES = ["blobs"]  # tlog, attest, sbom, vulns, firmware, rebuild, standards join as they land
-FORBIDDEN = ("django", "ninja", "procrastinate", "clearroom.server", "clearroom.jobs", "clearroom.cli")
+FORBIDDEN = (
+    "django",
+    "ninja",
+    "procrastinate",
+    "clearroom.server",
+    "clearroom.jobs",
+    "clearroom.cli",
+)
 
 
 @pytest.mark.parametrize("core", CORES)
@@ -32,5 +39,7 @@ def test_core_sources_do_not_import_the_service(core):
 @pytest.mark.parametrize("core", CORES)
 def test_importing_a_core_loads_no_django(core):
     code = f"import sys, clearroom.{core}; print(sorted(m for m in sys.modules if m.startswith('django')))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"

@@ -71,7 +71,7 @@ def test_background_write_failure_is_raised(tmp_path: Path) -> None:
     path.write_bytes(b"")
     fd = os.open(path, os.O_RDONLY)
     try:
-        pipe = BackgroundWriter(fd)
+        pipe = BackgroundWriter(fd, offset=0)
         pipe.submit(b"x" * 100, 100)
         with pytest.raises(OSError, match="background write failed"):
             pipe.finish()

@@ -38,7 +38,16 @@ def demo(tmp_path_factory):
     port = _free_port()
     log = (data_dir / "demo.log").open("w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "clearroom.cli.main", "demo", "--port", str(port), "--data-dir", str(data_dir)],
+        [
+            sys.executable,
+            "-m",
+            "clearroom.cli.main",
+            "demo",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
         env=_clean_env(COLUMNS="200"),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -79,12 +88,28 @@ def test_publish_then_download_round_trip(demo, tmp_path):
     release_dir.mkdir()
     firmware = os.urandom(3 * 1024 * 1024 + 17)
     (release_dir / "router-9.9.9.img").write_bytes(firmware)
-    (release_dir / "router-9.9.9.cdx.json").write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6"}')
+    (release_dir / "router-9.9.9.cdx.json").write_text(
+        '{"bomFormat": "CycloneDX", "specVersion": "1.6"}'
+    )
     (release_dir / "router-9.9.9-src.tar.gz").write_bytes(b"confidential sources")
     command = [
-        sys.executable, "-m", "clearroom.cli.main", "publish", str(release_dir),
-        "--url", base, "--token", token, "--product", "acme/edgerouter-x5", "--version", "9.9.9",
-        "--confidential", "*-src.tar.gz", "--publish", "--json",
+        sys.executable,
+        "-m",
+        "clearroom.cli.main",
+        "publish",
+        str(release_dir),
+        "--url",
+        base,
+        "--token",
+        token,
+        "--product",
+        "acme/edgerouter-x5",
+        "--version",
+        "9.9.9",
+        "--confidential",
+        "*-src.tar.gz",
+        "--publish",
+        "--json",
     ]
     result = subprocess.run(command, env=_clean_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -96,7 +121,9 @@ def test_publish_then_download_round_trip(demo, tmp_path):
         "router-9.9.9.cdx.json": ("sbom", "public"),
         "router-9.9.9-src.tar.gz": ("artifact", "confidential"),
     }
-    url = base + "/api/products/acme/edgerouter-x5/releases/9.9.9/artifacts/router-9.9.9.img/content"
+    url = (
+        base + "/api/products/acme/edgerouter-x5/releases/9.9.9/artifacts/router-9.9.9.img/content"
+    )
     downloaded = httpx.get(url).content
     assert hashlib.sha256(downloaded).hexdigest() == hashlib.sha256(firmware).hexdigest()
     # anonymous users do not see the confidential archive
@@ -111,16 +138,34 @@ def test_publish_reports_a_bad_token_without_a_traceback(demo, tmp_path):
     base, _, _ = demo
     (tmp_path / "fw.img").write_bytes(b"x")
     result = subprocess.run(
-        [sys.executable, "-m", "clearroom.cli.main", "publish", str(tmp_path), "--url", base,
-         "--token", "clr_000000000000_nope", "--product", "acme/edgerouter-x5", "--version", "1.0"],
-        env=_clean_env(), capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "clearroom.cli.main",
+            "publish",
+            str(tmp_path),
+            "--url",
+            base,
+            "--token",
+            "clr_000000000000_nope",
+            "--product",
+            "acme/edgerouter-x5",
+            "--version",
+            "1.0",
+        ],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "unknown or wrong token" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def _raw_put(base: str, token: str, path: str, body: bytes, declared_length: int, sha256: str) -> bytes:
+def _raw_put(
+    base: str, token: str, path: str, body: bytes, declared_length: int, sha256: str
+) -> bytes:
     host, port = base.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(
@@ -158,10 +203,18 @@ def test_real_server_rejects_a_wrong_digest_and_a_truncated_body_leaving_nothing
     body = os.urandom(2 * 1024 * 1024)
     wrong = _raw_put(base, token, release + "/artifacts/a.img", body, len(body), "0" * 64)
     assert b" 422 " in wrong.split(b"\r\n")[0] and b"digest-mismatch" in wrong
-    truncated = _raw_put(base, token, release + "/artifacts/b.img", body[:100_000], len(body),
-                         hashlib.sha256(body).hexdigest())
+    truncated = _raw_put(
+        base,
+        token,
+        release + "/artifacts/b.img",
+        body[:100_000],
+        len(body),
+        hashlib.sha256(body).hexdigest(),
+    )
     assert b" 422 " in truncated.split(b"\r\n")[0] and b"body ended" in truncated
     assert _stored_files(data_dir) == before
     assert httpx.get(base + "/healthz").status_code == 200
-    good = _raw_put(base, token, release + "/artifacts/c.img", body, len(body), hashlib.sha256(body).hexdigest())
+    good = _raw_put(
+        base, token, release + "/artifacts/c.img", body, len(body), hashlib.sha256(body).hexdigest()
+    )
     assert b" 201 " in good.split(b"\r\n")[0]

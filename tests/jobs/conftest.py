@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 WORKER_CODE = """
 import os, sys
 from django.conf import settings
-settings.DATABASES["default"]["NAME"] = os.environ["CLEARROOM_TEST_DB_NAME"]
+settings.DATABASES["default"]["NAME"] = os.environ["JOBS_TEST_DB_NAME"]
 import django
 django.setup()
 import tests.jobs.sample_tasks
@@ -72,7 +72,7 @@ def start_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
         env.update(
             DJANGO_SETTINGS_MODULE="tests.settings",
             CLEARROOM_DATA_DIR=str(django_settings.CONFIG.data_dir),
-            CLEARROOM_TEST_DB_NAME=str(connection.settings_dict["NAME"]),
+            JOBS_TEST_DB_NAME=str(connection.settings_dict["NAME"]),
             CLEARROOM_JOBS_BACKEND=backend,
         )
         process = subprocess.Popen(

@@ -157,7 +157,7 @@ def test_stop_interrupts_a_long_attempt_and_gives_the_attempt_back(tmp_path):
     job = Job.objects.get(pk=job_id)
     assert job.status == JobStatus.QUEUED
     assert job.attempts == 0
-    assert "interrupted: the worker is shutting down" in job.last_error
+    assert "interrupted: its worker stopped it" in job.last_error
 
 
 @pytest.mark.django_db(transaction=True)

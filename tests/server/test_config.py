@@ -18,7 +18,9 @@ def test_defaults_are_the_embedded_centre():
 
 def test_environment_overrides_the_file(tmp_path):
     file = tmp_path / "clearroom.toml"
-    file.write_text('[clearroom]\nmax_upload_bytes = 1000\ndebug = true\nallowed_hosts = ["a.example"]\n')
+    file.write_text(
+        '[clearroom]\nmax_upload_bytes = 1000\ndebug = true\nallowed_hosts = ["a.example"]\n'
+    )
     config = load_config({"CLEARROOM_CONFIG": str(file), "CLEARROOM_MAX_UPLOAD_BYTES": "2000"})
     assert config.max_upload_bytes == 2000
     assert config.debug is True
@@ -54,7 +56,10 @@ def test_unknown_and_malformed_file_settings_are_errors(tmp_path):
 
 
 def test_cli_variables_are_not_mistaken_for_settings():
-    assert load_config({"CLEARROOM_TOKEN": "clr_x", "CLEARROOM_URL": "http://x"}).jobs_backend == "inprocess"
+    assert (
+        load_config({"CLEARROOM_TOKEN": "clr_x", "CLEARROOM_URL": "http://x"}).jobs_backend
+        == "inprocess"
+    )
 
 
 def test_generated_secret_key_is_kept_and_private(tmp_path):

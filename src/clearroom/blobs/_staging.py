@@ -59,7 +59,7 @@ class StagedFile:
             return
         self._written += write_all(self._fd, view)
         if self._written >= PIPELINE_AFTER:
-            self._pipe = BackgroundWriter(self._fd)
+            self._pipe = BackgroundWriter(self._fd, offset=self._written)
 
     def seal(self, mode: int, *, durable: bool = True) -> None:
         """Finish pending writes, set permissions, fsync and close."""

@@ -128,7 +128,7 @@ def run_attempt(
                 except subprocess.TimeoutExpired:
                     pass
                 if should_abort is not None and should_abort():
-                    interrupted, reason = True, "the worker is shutting down"
+                    interrupted, reason = True, "its worker stopped it (shutdown or abort request)"
                     break
                 if heartbeat is not None and time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + heartbeat_seconds

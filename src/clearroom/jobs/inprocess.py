@@ -26,7 +26,6 @@ from django.utils import timezone
 
 from clearroom.jobs import execute, registry
 from clearroom.jobs.errors import JobError
-from clearroom.jobs.interfaces import DEFAULT_LEASE_SECONDS
 from clearroom.jobs.models import ACTIVE_STATUSES, Job, JobStatus
 from clearroom.jobs.registry import JobSpec
 
@@ -34,6 +33,7 @@ logger = logging.getLogger("clearroom.jobs")
 
 MODULE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 JOIN_STEP_SECONDS = 0.5
+MAX_ERROR_BACKOFF_SECONDS = 30.0
 
 _wakers: set[threading.Event] = set()
 _wakers_lock = threading.Lock()
@@ -47,7 +47,9 @@ def wake_runners() -> None:
 
 
 def default_lease_seconds() -> float:
-    return float(getattr(settings.CONFIG, "jobs_lease_seconds", DEFAULT_LEASE_SECONDS))
+    """``CONFIG.jobs_lease_seconds``: how long a job stays claimed by a worker that stopped
+    renewing it (killed, frozen) before another takes it over."""
+    return float(settings.CONFIG.jobs_lease_seconds)
 
 
 def default_poll_seconds() -> float:
@@ -209,15 +211,25 @@ class Runner:
     # -- one thread ------------------------------------------------------------------------
 
     def _loop(self, worker_id: str, burst: bool) -> None:
+        last_error, backoff = "", self.poll_seconds
         try:
             while not self._stop.is_set():
                 try:
                     close_old_connections()
                     ran = self.run_one(worker_id)
-                except Exception:
-                    logger.exception("jobs: runner %s: could not claim or record a job", worker_id)
-                    ran = False
-                    self._stop.wait(self.poll_seconds)
+                    last_error, backoff = "", self.poll_seconds
+                except Exception as exc:
+                    # The database is down, locked or not migrated: say so once with the
+                    # traceback, then briefly, and back off.
+                    if str(exc) != last_error:
+                        logger.exception("jobs: runner %s: cannot use the job table", worker_id)
+                    else:
+                        logger.warning("jobs: runner %s: still failing: %s", worker_id, exc)
+                    if burst:
+                        break
+                    last_error, backoff = str(exc), min(backoff * 2, MAX_ERROR_BACKOFF_SECONDS)
+                    self._stop.wait(backoff)
+                    continue
                 if ran:
                     continue
                 if burst:

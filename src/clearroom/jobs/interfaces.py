@@ -9,10 +9,6 @@ from typing import Any, Protocol
 
 from clearroom.jobs.registry import JobSpec
 
-DEFAULT_LEASE_SECONDS = 30.0
-"""How long a job stays claimed by a worker that stopped renewing it (killed, frozen) before
-another worker takes it over. Renewed every third of that while the attempt runs."""
-
 
 class RunnerHandle(Protocol):
     """A runner working in background threads of this process."""

@@ -20,7 +20,6 @@ from django.db import connections, transaction
 
 from clearroom.jobs import execute, registry
 from clearroom.jobs.errors import JobAttemptFailed, JobError
-from clearroom.jobs.interfaces import DEFAULT_LEASE_SECONDS
 from clearroom.jobs.registry import JobSpec
 
 if TYPE_CHECKING:
@@ -191,8 +190,7 @@ def run_worker(
     stalled-worker timeout: heartbeats every third of it; the jobs of a worker silent for
     longer are retried (or failed, if that was their last attempt) at start and every half of
     it."""
-    configured: float = getattr(settings.CONFIG, "jobs_lease_seconds", DEFAULT_LEASE_SECONDS)
-    lease = float(lease_seconds or configured)
+    lease = float(lease_seconds or settings.CONFIG.jobs_lease_seconds)
     poll = float(poll_seconds or settings.CONFIG.jobs_poll_seconds)
     if concurrency < 1 or lease <= 0 or poll <= 0:
         raise JobError("jobs: concurrency, lease and poll interval must be positive")
@@ -239,7 +237,7 @@ async def _recover_periodically(app: App, stalled_seconds: float) -> None:
 
 def recover_stalled(*, stalled_seconds: float | None = None) -> int:
     """Run one stalled-job recovery pass now (what workers do at start and periodically)."""
-    configured: float = getattr(settings.CONFIG, "jobs_lease_seconds", DEFAULT_LEASE_SECONDS)
+    configured = float(settings.CONFIG.jobs_lease_seconds)
     app = get_app()
 
     async def once() -> int:

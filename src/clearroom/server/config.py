@@ -20,8 +20,14 @@ ENV_PREFIX = "CLEARROOM_"
 CONFIG_FILE_ENV = "CLEARROOM_CONFIG"
 # CLEARROOM_* variables that are not settings of the service (the CLI's and the tests' own).
 NOT_SETTINGS = frozenset(
-    {CONFIG_FILE_ENV, "CLEARROOM_URL", "CLEARROOM_TOKEN", "CLEARROOM_ADMIN_PASSWORD",
-     "CLEARROOM_TEST_POSTGRES_URL"}
+    {
+        CONFIG_FILE_ENV,
+        "CLEARROOM_URL",
+        "CLEARROOM_TOKEN",
+        "CLEARROOM_ADMIN_PASSWORD",
+        "CLEARROOM_TEST_POSTGRES_URL",
+        "CLEARROOM_TEST_DATA_DIR",
+    }
 )
 GiB = 1024**3
 
