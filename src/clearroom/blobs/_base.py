@@ -25,7 +25,13 @@ def byte_view(data: BytesLike) -> memoryview:
 
 def immutable(view: memoryview) -> memoryview | bytes:
     """``view`` if it is backed by ``bytes``, else a private copy, safe to keep after returning."""
-    return view if view.readonly and type(view.obj) is bytes else view.tobytes()
+    kept = immutable_or_none(view)
+    return view.tobytes() if kept is None else kept
+
+
+def immutable_or_none(view: memoryview) -> memoryview | None:
+    """``view`` if it is backed by ``bytes`` (safe to keep), else None."""
+    return view if view.readonly and type(view.obj) is bytes else None
 
 
 def check_chunk_size(chunk_size: int) -> int:
@@ -104,6 +110,7 @@ class HashingBlobWriter(Transaction):
                 self.abort()
                 raise
         self._hasher.update(view)
+        self._written(view)
         self._size = size
         return view.nbytes
 
@@ -133,6 +140,9 @@ class HashingBlobWriter(Transaction):
     @abstractmethod
     def _sink(self, view: memoryview) -> None:
         """Stage one chunk (the caller may reuse its buffer after this returns)."""
+
+    def _written(self, view: memoryview) -> None:
+        """Called after hashing ``view``; a backend that lent it to a thread waits for it here."""
 
     @abstractmethod
     def _publish(self, digest: str) -> bool:

@@ -61,6 +61,13 @@ class BackgroundWriter:
             self._pending += nbytes
             self._cond.notify_all()
 
+    def drain(self) -> None:
+        """Wait until everything queued so far is written; raises the writer thread's error."""
+        with self._cond:
+            while self._pending and self._running:
+                self._cond.wait()
+            self._raise_failure()
+
     def finish(self) -> None:
         """Wait until everything queued is written; raises the writer thread's error."""
         with self._cond:

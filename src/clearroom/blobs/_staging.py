@@ -8,7 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
-from clearroom.blobs._base import immutable
+from clearroom.blobs._base import immutable_or_none
 from clearroom.blobs._pipeline import BackgroundWriter, write_all
 
 PIPELINE_AFTER = 8 << 20
@@ -50,16 +50,27 @@ class StagedFile:
         self._fd: int | None = os.open(self.path, flags, 0o600)
         self._written = 0
         self._pipe: BackgroundWriter | None = None
+        self._borrowed = False
         self._live = True
 
     def write(self, view: memoryview) -> None:
+        """Write ``view``; past PIPELINE_AFTER it goes to the writer thread. A caller's mutable
+        buffer is lent, not copied: call :meth:`release` before reusing it."""
         assert self._fd is not None
         if self._pipe is not None:
-            self._pipe.submit(immutable(view), view.nbytes)
+            kept = immutable_or_none(view)
+            self._borrowed = kept is None
+            self._pipe.submit(view if kept is None else kept, view.nbytes)
             return
         self._written += write_all(self._fd, view)
         if self._written >= PIPELINE_AFTER:
             self._pipe = BackgroundWriter(self._fd, offset=self._written)
+
+    def release(self) -> None:
+        """Return once a lent buffer has been written (overlapping the caller's hashing)."""
+        if self._borrowed and self._pipe is not None:
+            self._pipe.drain()
+        self._borrowed = False
 
     def seal(self, mode: int, *, durable: bool = True) -> None:
         """Finish pending writes, set permissions, fsync and close."""

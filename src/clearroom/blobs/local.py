@@ -123,6 +123,10 @@ class _LocalBlobWriter(HashingBlobWriter):
         assert self._staged is not None
         self._staged.write(view)
 
+    def _written(self, view: memoryview) -> None:
+        if self._staged is not None:
+            self._staged.release()
+
     def _stored(self, digest: str) -> bool:
         return self._store.exists(digest)
 
