@@ -179,7 +179,9 @@ def test_find_by_digest_answers_whether_an_image_was_published(world):
     assert anonymous.get(f"/api/files?sha256={sha}").json() == []  # still a draft
     client.post(f"{RELEASE}/publish")
     found = anonymous.get(f"/api/files?sha256={sha}").json()
-    assert [f["name"] for f in found] == ["fw.img"]
+    assert [(f["name"], f["release_state"]) for f in found] == [("fw.img", "published")]
+    client.post(f"{RELEASE}/withdraw", {"reason": "recalled"}, content_type="application/json")
+    assert anonymous.get(f"/api/files?sha256={sha}").json()[0]["release_state"] == "withdrawn"
     assert anonymous.get("/api/files?sha256=xyz").status_code == 422
 
 

@@ -6,10 +6,10 @@ import dataclasses
 import hashlib
 
 import pytest
+from tests.server.conftest import RELEASE, put
 
 from clearroom.jobs import run_worker
 from clearroom.server.services import blob_store
-from tests.server.conftest import RELEASE, put
 
 
 @pytest.mark.slow

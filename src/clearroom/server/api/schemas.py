@@ -70,6 +70,8 @@ class FileOut(Schema):
     created_at: datetime
     url: str
     download_url: str
+    release_state: Literal["draft", "published", "withdrawn"]
+    release_url: str
 
 
 class ReleaseOut(Schema):

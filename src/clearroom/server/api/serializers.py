@@ -44,6 +44,8 @@ def file_out(stored: StoredFile) -> dict[str, Any]:
         "created_at": stored.created_at,
         "url": url,
         "download_url": url + "/content",
+        "release_state": stored.release.state,
+        "release_url": release_path(stored.release),
     }
 
 
