@@ -17,5 +17,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -r "$lock"
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+# (some machines' pip.conf names local indexes that do not exist; pip warns once per package)
+quiet_pip() { .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; }
+quiet_pip -r "$lock"
+quiet_pip --no-deps -e .
