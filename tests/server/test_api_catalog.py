@@ -210,3 +210,9 @@ def test_release_queries_are_bounded(world, django_assert_max_num_queries):
     with django_assert_max_num_queries(20):
         assert len(client.get(RELEASE).json()["artifacts"]) == 5
     assert Release.objects.count() == 1
+
+
+def test_api_docs_page_loads_nothing_from_other_hosts(client, db):
+    page = client.get("/api/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in page
+    assert "https://" not in page and "http://" not in page

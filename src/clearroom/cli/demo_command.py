@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
+
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
 from clearroom.server.demo import DemoInfo
+
+
+def _command() -> str:
+    """How this command was invoked (``.venv/bin/clearroom`` when not on PATH)."""
+    invoked = Path(sys.argv[0])
+    if invoked.name == "clearroom" and shutil.which("clearroom") != str(invoked.resolve()):
+        return str(invoked)
+    return "clearroom"
 
 
 def show(info: DemoInfo, *, base_url: str, console: Console) -> None:
@@ -28,7 +40,7 @@ def show(info: DemoInfo, *, base_url: str, console: Console) -> None:
     )
     console.print("Publish a release of your own with the vendor's API token:")
     console.print(
-        f"  clearroom publish DIR --url {base_url} --product {info.vendor}/{info.product}"
+        f"  {_command()} publish DIR --url {base_url} --product {info.vendor}/{info.product}"
         f" --version 9.9.9 --token {info.token}",
         soft_wrap=True,
         highlight=False,

@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves the API docs page's Swagger UI from the package, not from a CDN
     "clearroom.server.accounts",
     "clearroom.server.catalog",
     "clearroom.server.audit",
