@@ -17,6 +17,7 @@ import base64
 import hashlib
 import http.client
 import json
+import mmap
 import os
 import platform
 import shutil
@@ -64,16 +65,26 @@ def hashlib_sha256(path: Path) -> tuple[str, float]:
 
 
 def durable_write(source: Path, directory: Path) -> float:
-    """Copy ``source`` into ``directory`` (1 MiB writes, then fsync): the disk side of an upload."""
+    """The disk's limit: copy ``source`` into ``directory`` with direct I/O (1 MiB aligned writes,
+    like ``dd oflag=direct``; buffered where unsupported), then fsync."""
     target = directory / "disk-baseline"
     settle()
-    buffer = bytearray(MiB)
-    view = memoryview(buffer)
+    buffer = mmap.mmap(-1, MiB)  # page-aligned, as direct I/O requires
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     started = time.perf_counter()
-    with source.open("rb", buffering=0) as f, target.open("wb", buffering=0) as out:
+    try:
+        out = os.open(target, flags | getattr(os, "O_DIRECT", 0))
+    except OSError:
+        out = os.open(target, flags)
+    with source.open("rb", buffering=0) as f:
+        offset = 0
         while n := f.readinto(buffer):
-            out.write(view[:n])
-        os.fsync(out.fileno())
+            if n < MiB:  # the unaligned tail goes through the page cache
+                os.close(out)
+                out = os.open(target, os.O_WRONLY)
+            offset += os.pwrite(out, memoryview(buffer)[:n], offset)
+        os.fsync(out)
+        os.close(out)
     elapsed = time.perf_counter() - started
     target.unlink()
     return elapsed
@@ -149,18 +160,24 @@ def api(port: int, method: str, path: str, token: str, body: object = None) -> d
 
 
 def upload(port: int, token: str, release: str, path: Path, sha256: str) -> float:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600, blocksize=MiB)
+    """PUT the file with the kernel's sendfile, so the client on this same machine takes as
+    little CPU from the server as a client on another machine would."""
     digest = base64.b64encode(bytes.fromhex(sha256)).decode()
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Content-Type": "application/octet-stream",
-        "Content-Length": str(path.stat().st_size),
-        "Content-Digest": f"sha-256=:{digest}:",
-    }
-    with path.open("rb") as body:
+    head = (
+        f"PUT /api{release}/artifacts/{path.name} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {token}\r\n"
+        "Content-Type: application/octet-stream\r\n"
+        f"Content-Length: {path.stat().st_size}\r\n"
+        f"Content-Digest: sha-256=:{digest}:\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=600) as sock, path.open("rb") as f:
         started = time.perf_counter()
-        conn.request("PUT", f"/api{release}/artifacts/{path.name}", body=body, headers=headers)
-        response = conn.getresponse()
+        sock.sendall(head)
+        sock.sendfile(f)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
         payload = response.read()
         elapsed = time.perf_counter() - started
     if response.status != 201:
@@ -272,7 +289,7 @@ def main() -> None:
     rows = [
         ("openssl dgst -sha256 (baseline)", speed("openssl"), ""),
         ("hashlib sha256 (baseline)", speed("hashlib"), ""),
-        ("write + fsync into the data dir (baseline)", speed("disk"), ""),
+        ("direct write + fsync into the data dir (disk limit)", speed("disk"), ""),
         ("artifact store ingest, no HTTP (baseline)", speed("ingest"), ""),
         ("API upload (PUT, SHA-256, fsync)", speed("upload"), ""),
         (

@@ -9,10 +9,12 @@ import secrets
 from pathlib import Path
 
 from clearroom.blobs._base import immutable_or_none
+from clearroom.blobs._direct import ALIGN, DirectWriter, open_direct
 from clearroom.blobs._pipeline import BackgroundWriter, write_all
 
 PIPELINE_AFTER = 8 << 20
-"""Uploads larger than this write and flush on a background thread while the caller hashes."""
+"""Uploads larger than this are written by a thread while the caller hashes."""
+assert PIPELINE_AFTER % ALIGN == 0  # direct writes start right there
 
 _NO_HARDLINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK}
 
@@ -49,26 +51,40 @@ class StagedFile:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         self._fd: int | None = os.open(self.path, flags, 0o600)
         self._written = 0
-        self._pipe: BackgroundWriter | None = None
+        self._pipe: DirectWriter | BackgroundWriter | None = None
         self._borrowed = False
         self._live = True
 
     def write(self, view: memoryview) -> None:
-        """Write ``view``; past PIPELINE_AFTER it goes to the writer thread. A caller's mutable
-        buffer is lent, not copied: call :meth:`release` before reusing it."""
+        """Write ``view``. Past PIPELINE_AFTER bytes a thread does the writing: direct I/O where
+        the file system allows it (bytes are copied into aligned buffers), else buffered writes
+        of the caller's buffer, lent, not copied: call :meth:`release` before reusing it."""
         assert self._fd is not None
-        if self._pipe is not None:
-            kept = immutable_or_none(view)
-            self._borrowed = kept is None
-            self._pipe.submit(view if kept is None else kept, view.nbytes)
+        if self._pipe is None:
+            room = PIPELINE_AFTER - self._written
+            if view.nbytes < room:
+                self._written += write_all(self._fd, view)
+                return
+            self._written += write_all(self._fd, view[:room])
+            view = view[room:]
+            self._pipe = self._start_pipeline()
+        if isinstance(self._pipe, DirectWriter):
+            self._pipe.write(view)
             return
-        self._written += write_all(self._fd, view)
-        if self._written >= PIPELINE_AFTER:
-            self._pipe = BackgroundWriter(self._fd, offset=self._written)
+        kept = immutable_or_none(view)
+        self._borrowed = kept is None
+        self._pipe.submit(view if kept is None else kept, view.nbytes)
+
+    def _start_pipeline(self) -> DirectWriter | BackgroundWriter:
+        assert self._fd is not None
+        direct_fd = open_direct(self.path)
+        if direct_fd is not None:
+            return DirectWriter(self._fd, direct_fd, offset=self._written)
+        return BackgroundWriter(self._fd, offset=self._written)
 
     def release(self) -> None:
         """Return once a lent buffer has been written (overlapping the caller's hashing)."""
-        if self._borrowed and self._pipe is not None:
+        if self._borrowed and isinstance(self._pipe, BackgroundWriter):
             self._pipe.drain()
         self._borrowed = False
 

@@ -20,7 +20,7 @@ from clearroom.server.http_body import BodyEndedEarly, socket_body
 from clearroom.server.ops.metrics import UPLOADED_BYTES
 from clearroom.server.services import blob_store
 
-CHUNK = 1 << 20
+CHUNK = 4 << 20
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
