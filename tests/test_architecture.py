@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "clearroom"
-CORES = ["blobs"]  # tlog, attest, sbom, vulns, firmware, rebuild, standards join as they land
+CORES = [
+    "blobs",
+    "sbom",
+]  # tlog, attest, sbom, vulns, firmware, rebuild, standards join as they land
 FORBIDDEN = (
     "django",
     "ninja",

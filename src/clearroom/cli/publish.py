@@ -1,6 +1,8 @@
 """``clearroom publish``: upload a release directory — every regular file in it — as a draft
-release, then optionally publish it. Re-running is safe: files already stored with the same
-digest are skipped; a different file under the same name is an error."""
+release, then optionally publish it. Standard documents (SBOM, VEX, provenance, SARIF) are
+recognised by their content and stored as documents; everything else is an artifact.
+Re-running is safe: files already stored with the same digest are skipped; a different file
+under the same name is an error."""
 
 from __future__ import annotations
 
@@ -12,24 +14,7 @@ from typing import Any
 
 from clearroom.cli.client import Client
 from clearroom.errors import ClearroomError
-
-# Documents are recognised by the conventions of their formats' own tools.
-DOCUMENT_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("*.cdx.json", "sbom"),
-    ("*.cdx.xml", "sbom"),
-    ("*bom.json", "sbom"),
-    ("*bom.xml", "sbom"),
-    ("*.spdx.json", "sbom"),
-    ("*.spdx", "sbom"),
-    ("*.openvex.json", "vex"),
-    ("*.vex.json", "vex"),
-    ("*.csaf.json", "vex"),
-    ("*.intoto.jsonl", "provenance"),
-    ("*.intoto.json", "provenance"),
-    ("*.provenance.json", "provenance"),
-    ("*.sarif", "test_report"),
-    ("*.sarif.json", "test_report"),
-)
+from clearroom.sbom import detect
 
 
 @dataclass(frozen=True)
@@ -48,15 +33,12 @@ def plan(directory: Path, confidential_patterns: list[str]) -> list[PlannedFile]
     for path in sorted(directory.iterdir()):
         if path.name.startswith(".") or path.is_symlink() or not path.is_file():
             continue
-        kind = next(
-            (k for pattern, k in DOCUMENT_PATTERNS if fnmatch.fnmatch(path.name.lower(), pattern)),
-            None,
-        )
+        kind = detect(path)  # SBOM, VEX, provenance and SARIF documents, by their content
         planned.append(
             PlannedFile(
                 path=path,
                 collection="documents" if kind else "artifacts",
-                kind=kind or "artifact",
+                kind=kind.value if kind else "artifact",
                 confidential=any(fnmatch.fnmatch(path.name, p) for p in confidential_patterns),
                 size=path.stat().st_size,
             )
