@@ -23,29 +23,26 @@ from clearroom.tlog.tiles import TileReader
 
 pytestmark = pytest.mark.slow
 BATCH = 50
-WRITER = (
-    """
+WRITER = """
 import sys
 import time
 from pathlib import Path
 from clearroom.blobs import LocalObjectStore
 from clearroom.tlog.note import parse_signer_key
 from clearroom.tlog.sequencer import Pushback, Sequencer, SequencerOptions
-root, key, run = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+root, key, run, size = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 seq = Sequencer(root / "seq", LocalObjectStore(root / "tiles"), parse_signer_key(key),
                 options=SequencerOptions(batch_size=200, batch_wait=0.005))
 batch = 0
 while True:
     try:
-        first = seq.add_many([f"r{run}-b{batch}-{k}".encode() for k in range(%d)])[0]
+        first = seq.add_many([f"r{run}-b{batch}-{k}".encode() for k in range(size)])[0]
     except Pushback:
         time.sleep(0.05)  # the log asked us to slow down
         continue
     print(first, run, batch, flush=True)
     batch += 1
 """
-    % BATCH
-)
 
 
 def test_repeated_kill_minus_9_loses_nothing_and_never_forks(tmp_path):
@@ -57,7 +54,7 @@ def test_repeated_kill_minus_9_loses_nothing_and_never_forks(tmp_path):
     rng = random.Random(4)
     for run in range(5):
         writer = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(tmp_path), signer_key, str(run)],
+            [sys.executable, "-c", WRITER, str(tmp_path), signer_key, str(run), str(BATCH)],
             stdout=subprocess.PIPE,
             text=True,
         )
