@@ -180,6 +180,15 @@ def demo(
         run(host=host, port=port, workers=1, threads=8, run_jobs=True)
 
 
+def _register_sub_apps() -> None:
+    from clearroom.cli import witness
+
+    app.add_typer(witness.app, name="witness", help="Run a C2SP tlog-witness that cosigns logs.")
+
+
+_register_sub_apps()
+
+
 def main() -> None:
     try:
         app()
