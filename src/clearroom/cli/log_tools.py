@@ -1,0 +1,146 @@
+"""``clearroom log keygen|append|checkpoint|prove|verify``: run and query a log kept in a local
+folder (``<dir>/sequence`` is private, ``<dir>/tiles`` is what gets served), and verify a
+receipt offline with nothing but the log's verifier key."""
+
+from __future__ import annotations
+
+import base64
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from clearroom.errors import ClearroomError
+
+console = Console(soft_wrap=True)
+LogDir = Annotated[Path, typer.Argument(help="The log's folder (sequence/ and tiles/ inside).")]
+
+
+def _tiles(directory: Path):  # type: ignore[no-untyped-def]
+    from clearroom.blobs import LocalObjectStore
+
+    if not (directory / "tiles").is_dir():
+        raise ClearroomError(f"log: {directory} holds no tiles/ folder; is it a log folder?")
+    return LocalObjectStore(directory / "tiles")
+
+
+def _read_key(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ClearroomError(f"log: cannot read the key file {path}: {exc.strerror}") from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to the ``clearroom log`` sub-app."""
+
+    @app.command()
+    def keygen(
+        name: Annotated[
+            str, typer.Option(help="The log's origin, e.g. clearroom.example.org/log.")
+        ],
+        out: Annotated[Path, typer.Option(help="Where to write the private key (mode 0600).")],
+    ) -> None:
+        """Make a log signing key; print the verifier key that clients and witnesses trust."""
+        from clearroom.tlog.note import generate_key
+
+        signer_key, verifier_key = generate_key(name)
+        try:
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise ClearroomError(f"log: {out} exists; refusing to overwrite a key") from None
+        with os.fdopen(fd, "w") as f:
+            f.write(signer_key + "\n")
+        console.print(verifier_key, highlight=False)
+
+    @app.command()
+    def append(
+        directory: LogDir,
+        files: Annotated[list[Path], typer.Argument(help="Files whose bytes become entries.")],
+        key_file: Annotated[Path, typer.Option(help="The log's private key (from keygen).")],
+    ) -> None:
+        """Append entries, wait for a checkpoint, and write a receipt (<file>.tlog-proof) each."""
+        from clearroom.blobs import LocalObjectStore
+        from clearroom.tlog.note import parse_signer_key
+        from clearroom.tlog.sequencer import Sequencer
+
+        signer = parse_signer_key(_read_key(key_file))
+        entries = [path.read_bytes() for path in files]
+        tiles = LocalObjectStore(directory / "tiles")
+        with Sequencer(directory / "sequence", tiles, signer) as log:
+            indexes = log.add_many(entries)
+            for path, index in zip(files, indexes, strict=True):
+                receipt = log.receipt(index, timeout=60)
+                target = path.with_name(path.name + ".tlog-proof")
+                target.write_text(receipt.to_text())
+                console.print(f"{path}: index {index}, receipt {target}", highlight=False)
+
+    @app.command()
+    def checkpoint(directory: LogDir) -> None:
+        """Print the log's latest signed checkpoint."""
+        from clearroom.blobs import ObjectNotFound
+
+        try:
+            sys.stdout.write(_tiles(directory).get("checkpoint").decode())
+        except ObjectNotFound:
+            raise ClearroomError(f"log: {directory} has no checkpoint yet") from None
+
+    @app.command()
+    def prove(
+        directory: LogDir,
+        index: Annotated[int | None, typer.Option(help="Prove this entry's inclusion.")] = None,
+        old_size: Annotated[
+            int | None, typer.Option(help="Prove consistency from this size.")
+        ] = None,
+    ) -> None:
+        """Print an inclusion receipt (C2SP tlog-proof) or a consistency proof (base64 lines)
+        against the latest checkpoint, computed from the tiles."""
+        from clearroom.tlog.checkpoint import Checkpoint
+        from clearroom.tlog.merkle import consistency_proof, inclusion_proof
+        from clearroom.tlog.receipt import Receipt
+        from clearroom.tlog.tiles import TileReader
+
+        if (index is None) == (old_size is None):
+            raise ClearroomError("log: give exactly one of --index or --old-size")
+        objects = _tiles(directory)
+        note = objects.get("checkpoint")
+        current = Checkpoint.parse(note.decode().split("\n\n", 1)[0] + "\n")
+        reader = TileReader(objects, current.size)
+        if index is not None:
+            proof = inclusion_proof(reader, current.size, index)
+            sys.stdout.write(Receipt(index, tuple(proof), note).to_text())
+        else:
+            assert old_size is not None
+            for h in consistency_proof(reader, old_size, current.size):
+                sys.stdout.write(base64.b64encode(h).decode() + "\n")
+
+    @app.command()
+    def verify(
+        receipt: Annotated[Path, typer.Argument(help="A .tlog-proof receipt.")],
+        entry: Annotated[Path, typer.Option(help="The entry's bytes (the logged fact).")],
+        key: Annotated[str, typer.Option(help="The log's verifier key (name+hash+base64).")],
+        origin: Annotated[
+            str | None, typer.Option(help="Expected origin (default: key name).")
+        ] = None,
+        cosigner: Annotated[list[str] | None, typer.Option(help="Witness verifier keys.")] = None,
+    ) -> None:
+        """Verify a receipt offline: the checkpoint's signature, then the entry's inclusion."""
+        from clearroom.tlog.note import CosignatureVerifier, parse_verifier_key
+        from clearroom.tlog.receipt import Receipt, verify_receipt
+
+        cosigners = [CosignatureVerifier.from_key(k) for k in cosigner or []]
+        checkpoint, cosigned = verify_receipt(
+            Receipt.parse(receipt.read_text()),
+            entry.read_bytes(),
+            parse_verifier_key(key),
+            origin=origin,
+            cosigners=cosigners,
+        )
+        console.print(
+            f"[green]verified[/]: {entry} is in {checkpoint.origin} at size {checkpoint.size}"
+            + (f", cosigned by {', '.join(c.name for c in cosigned)}" if cosigned else ""),
+            highlight=False,
+        )
