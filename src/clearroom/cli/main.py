@@ -181,8 +181,10 @@ def demo(
 
 
 def _register_sub_apps() -> None:
-    from clearroom.cli import witness
+    from clearroom.cli import log, log_tools, witness
 
+    log_tools.register(log.app)
+    app.add_typer(log.app, name="log")
     app.add_typer(witness.app, name="witness", help="Run a C2SP tlog-witness that cosigns logs.")
 
 
