@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
-import platform
 import random
 import shutil
 import statistics
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+from _report import record, table
 from clearroom.blobs import LocalObjectStore
 from clearroom.tlog.checkpoint import Checkpoint, sign_checkpoint
 from clearroom.tlog.client import DirectoryFetcher
@@ -35,8 +33,6 @@ from clearroom.tlog.monitor import MemoryMonitorState, Monitor
 from clearroom.tlog.note import generate_key, parse_signer_key
 from clearroom.tlog.sequencer import Pushback, Sequencer, SequencerOptions
 from clearroom.tlog.tiles import TileLog, TileReader
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def entries(n: int, seed: int = 1) -> list[bytes]:
@@ -206,38 +202,11 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    width = max(len(r[0]) for r in rows)
-    lines = [f"| {'measure':<{width}} | value | goal |", f"|{'-' * (width + 2)}|---|---|"]
-    lines += [f"| {a:<{width}} | {b} | {c} |" for a, b, c in rows]
-    table = "\n".join(lines)
-    print(table)
+    markdown = table(rows)
+    print(markdown)
     if args.record:
-        record(table, args.entries)
-
-
-def record(table: str, n: int) -> None:
-    doc = ROOT / "docs" / "PERFORMANCE.md"
-    begin, end = "<!-- bench/tlog.py begin -->", "<!-- bench/tlog.py end -->"
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    section = (
-        f"{begin}\nMeasured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores of {cpu},"
-        f" Python {platform.python_version()}; command:"
-        f" `.venv/bin/python bench/tlog.py --entries {n} --record`"
-        f"\n\n{table}\n{end}"
-    )
-    text = doc.read_text()
-    if begin in text:
-        text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
-    else:
-        text += "\n" + section + "\n"
-    doc.write_text(text)
+        command = f".venv/bin/python bench/tlog.py --entries {args.entries} --record"
+        record("bench/tlog.py", markdown, command)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import http.client
 import json
 import mmap
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -28,10 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _report import record, table
+
 MiB = 1 << 20
 
 
@@ -309,41 +308,14 @@ def main() -> None:
             "< 100 MB " + ("met" if growth < 100 else "MISSED"),
         ),
     ]
-    width = max(len(r[0]) for r in rows)
-    lines = [
-        f"| {'measure (median of ' + str(args.runs) + ' runs, range)':<{width}} | value | goal |",
-        f"|{'-' * (width + 2)}|---|---|",
-    ]
-    lines += [f"| {name:<{width}} | {value} | {goal} |" for name, value, goal in rows]
-    table = "\n".join(lines)
-    print(table)
+    markdown = table(rows, f"measure (median of {args.runs} runs, range)")
+    print(markdown)
     if args.record:
-        record(table, args.size_mib, args.runs)
-
-
-def record(table: str, size_mib: int, runs: int) -> None:
-    doc = ROOT / "docs" / "PERFORMANCE.md"
-    begin, end = "<!-- bench/upload.py begin -->", "<!-- bench/upload.py end -->"
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    section = (
-        f"{begin}\nMeasured {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores of {cpu}, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
-        f"command: `.venv/bin/python bench/upload.py --size-mib {size_mib} --runs {runs} --record`"
-        f"\n\n{table}\n{end}"
-    )
-    text = doc.read_text()
-    if begin in text:
-        text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
-    else:
-        text += "\n" + section + "\n"
-    doc.write_text(text)
+        command = (
+            f".venv/bin/python bench/upload.py --size-mib {args.size_mib}"
+            f" --runs {args.runs} --record"
+        )
+        record("bench/upload.py", markdown, command)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ Example::
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from clearroom.tlog.note import (
     NoteSigner,
     NoteVerifier,
     Signature,
+    b64decode_strict,
     cosignature_timestamp,
     open_note,
     sign,
@@ -38,15 +38,6 @@ __all__ = ["Checkpoint", "Cosignature", "open_checkpoint", "sign_checkpoint"]
 
 _SIZE = re.compile(r"0|[1-9][0-9]*")
 _MAX_SIZE = (1 << 64) - 1
-
-
-def _b64decode(text: str) -> bytes | None:
-    """Strict, canonical standard base64 (one spelling per value), else None."""
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return raw if base64.b64encode(raw).decode() == text else None
 
 
 def _check_line(value: str, what: str) -> None:
@@ -105,7 +96,7 @@ class Checkpoint:
                 f"tlog: checkpoint size {size_line[:40]!r} is not a decimal without leading zeros"
             )
         size = int(size_line)
-        root = _b64decode(root_line)
+        root = b64decode_strict(root_line)
         if root is None:
             raise InvalidCheckpoint(f"tlog: checkpoint root hash {root_line[:60]!r} is not base64")
         return cls(origin, size, root, tuple(extensions))

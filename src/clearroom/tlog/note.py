@@ -72,7 +72,7 @@ _HEX8 = re.compile(r"[0-9a-fA-F]{8}")
 _MAX_TIMESTAMP = (1 << 63) - 1
 
 
-def _b64decode(text: str) -> bytes | None:
+def b64decode_strict(text: str) -> bytes | None:
     """Strict standard base64: alphabet and padding checked, and canonical (re-encodes equal)."""
     try:
         raw = base64.b64decode(text, validate=True)
@@ -196,7 +196,7 @@ def _split_key(key: str, what: str) -> tuple[str, int, int, bytes]:
     """``name+hex8+base64(type ‖ key material)`` split on the first two ``+`` only: base64
     contains ``+`` itself."""
     parts = key.split("+", 2)
-    raw = _b64decode(parts[2]) if len(parts) == 3 else None
+    raw = b64decode_strict(parts[2]) if len(parts) == 3 else None
     if not raw or not is_valid_key_name(parts[0]) or not _HEX8.fullmatch(parts[1]):
         raise InvalidKey(f"tlog: malformed {what} key (want name+hex8+base64)")
     return parts[0], int(parts[1], 16), raw[0], raw[1:]
@@ -434,7 +434,7 @@ def _parse_line(line: bytes) -> Signature:
     name, sep, b64 = line[len(_SIG_PREFIX) :].decode().partition(" ")
     if not sep or not is_valid_key_name(name):
         raise InvalidNote(f"tlog: note signature line has a bad key name {name!r}")
-    raw = _b64decode(b64)
+    raw = b64decode_strict(b64)
     if raw is None:
         raise InvalidNote(f"tlog: signature by {name!r} is not valid base64")
     if len(raw) < 5:
