@@ -24,3 +24,48 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"conformance data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def own_log(settings, tmp_path):
+    """A fresh transparency log (key, sequence database, public tiles) for this test."""
+    import dataclasses
+
+    from clearroom.server.transparency import identity
+
+    settings.CONFIG = dataclasses.replace(
+        settings.CONFIG,
+        data_dir=tmp_path / "data",
+        tlog_key_file="",
+        tlog_tiles_url="",
+        tlog_origin="",
+        tlog_witnesses=(),
+        tlog_min_cosignatures=0,
+    )
+    caches = (identity.signer, identity.public_files, identity.witnesses)
+    for cached in caches:
+        cached.cache_clear()
+    yield settings.CONFIG
+    for cached in caches:
+        cached.cache_clear()
+
+
+@pytest.fixture
+def log_writer(own_log):
+    """``drain()`` logs every waiting fact and waits for a checkpoint covering them, in the
+    test's own thread and transaction (what the background writer does in production)."""
+    from clearroom.server.transparency.keeper import LogKeeper
+
+    keeper = LogKeeper()
+    sequencer = keeper.open_sequencer()
+    assert sequencer is not None
+
+    def drain() -> int:
+        while keeper.pump(sequencer):
+            pass
+        if sequencer.sequenced:
+            sequencer.wait_for(sequencer.sequenced - 1, timeout=30)
+        return sequencer.size
+
+    yield drain
+    sequencer.close()

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from clearroom.errors import ClearroomError
+from clearroom.tlog.errors import TlogError
+from clearroom.tlog.note import CosignatureVerifier, parse_verifier_key
+from clearroom.tlog.witness_client import WitnessEndpoint
 
 ENV_PREFIX = "CLEARROOM_"
 CONFIG_FILE_ENV = "CLEARROOM_CONFIG"
@@ -61,6 +64,24 @@ class Config:
     sqlite_busy_timeout_ms: int = 5000
     log_format: str = "json"
     log_level: str = "INFO"
+    tlog_origin: str = ""
+    """The transparency log's name. Empty: the name in the key file, or ``<base_url host>/log``
+    when the key is first generated. It can never change once the log has entries."""
+    tlog_key_file: str = ""
+    """The log's Ed25519 signing key (C2SP note format). Empty: ``data_dir/log/log.key``,
+    generated on first use with mode 0600."""
+    tlog_tiles_url: str = ""
+    """Where the public log (tiles, entry bundles, checkpoint) is written. Empty:
+    ``data_dir/log/tiles``; ``s3://…`` to serve it from an object store or CDN."""
+    tlog_witnesses: tuple[str, ...] = ()
+    """Witnesses asked to cosign each checkpoint, each as ``URL VERIFIER-KEY``."""
+    tlog_min_cosignatures: int = 0
+    """Checkpoints with fewer verified cosignatures are not published (the log waits)."""
+    tlog_embedded: bool = True
+    """Run the log's single writer inside ``clearroom serve``; false when ``clearroom log run``
+    runs it as its own process."""
+    tlog_max_backlog: int = 10_000
+    """Facts waiting for the log beyond which publishing answers 503 with Retry-After."""
 
     def validate(self) -> Config:
         if self.jobs_backend not in {"inprocess", "procrastinate"}:
@@ -86,7 +107,29 @@ class Config:
             raise ConfigError(
                 f"config: log_format must be 'json' or 'text', not {self.log_format!r}"
             )
+        if self.tlog_min_cosignatures > len(self.tlog_witnesses):
+            raise ConfigError(
+                f"config: tlog_min_cosignatures is {self.tlog_min_cosignatures} but only"
+                f" {len(self.tlog_witnesses)} witnesses are configured in tlog_witnesses"
+            )
+        for witness in self.tlog_witnesses:
+            parse_witness(witness)
+        if self.tlog_max_backlog < 1:
+            raise ConfigError("config: tlog_max_backlog must be at least 1")
         return self
+
+    @property
+    def tlog_dir(self) -> Path:
+        """The log writer's private state: its lock and its sequence database."""
+        return self.data_dir / "log"
+
+    @property
+    def effective_tlog_key_file(self) -> Path:
+        return Path(self.tlog_key_file) if self.tlog_key_file else self.tlog_dir / "log.key"
+
+    @property
+    def effective_tlog_tiles_url(self) -> str:
+        return self.tlog_tiles_url or str((self.tlog_dir / "tiles").resolve())
 
     @property
     def is_postgres(self) -> bool:
@@ -118,6 +161,23 @@ class Config:
         with os.fdopen(fd, "w") as f:
             f.write(key)
         return key
+
+
+def parse_witness(text: str) -> WitnessEndpoint:
+    """One ``tlog_witnesses`` item: ``URL VERIFIER-KEY`` with a witness (cosignature/v1) key."""
+    parts = text.split()
+    if len(parts) != 2 or not parts[0].startswith(("http://", "https://")):
+        raise ConfigError(f"config: each of tlog_witnesses is 'URL VERIFIER-KEY', not {text!r}")
+    try:
+        verifier = parse_verifier_key(parts[1])
+    except TlogError as exc:
+        raise ConfigError(f"config: tlog_witnesses {parts[0]}: {exc}") from None
+    if not isinstance(verifier, CosignatureVerifier):
+        raise ConfigError(
+            f"config: tlog_witnesses {parts[0]}: {verifier.name} is not a witness"
+            " (cosignature/v1) key"
+        )
+    return WitnessEndpoint(parts[0], verifier)
 
 
 def _coerce(name: str, raw: Any, annotation: str) -> Any:

@@ -17,6 +17,10 @@ class ServiceError(ClearroomError):
         self.detail = detail
         self.extra = extra
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer must carry besides the problem body."""
+        return {}
+
 
 class NotFound(ServiceError):
     status = 404
@@ -32,6 +36,9 @@ class Unauthenticated(ServiceError):
     status = 401
     title = "Authentication required"
 
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="clearroom"'}
+
 
 class Conflict(ServiceError):
     status = 409
@@ -46,3 +53,18 @@ class Invalid(ServiceError):
 class TooLarge(ServiceError):
     status = 413
     title = "Content too large"
+
+
+class Unavailable(ServiceError):
+    """The service is healthy but behind (the transparency log's backlog is full): come back
+    after ``retry_after`` seconds. Nothing was changed."""
+
+    status = 503
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

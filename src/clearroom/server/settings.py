@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "clearroom.server.accounts",
     "clearroom.server.catalog",
     "clearroom.server.audit",
+    "clearroom.server.transparency",
     "clearroom.server.portal",
     "clearroom.jobs",
 ]

@@ -1,5 +1,6 @@
 """URL map: the portal at ``/``, the JSON API at ``/api/``, the operators' admin at ``/admin/``,
-and the operational endpoints."""
+the transparency log's static files at ``/log/`` (its page is the portal's ``/log/``), and the
+operational endpoints."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -12,6 +13,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("healthz", ops.health, name="health"),
     path("metrics", ops.metrics, name="metrics"),
+    path("log/", include("clearroom.server.transparency.urls")),
     path("", include("clearroom.server.portal.urls")),
 ]
 

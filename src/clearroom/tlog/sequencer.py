@@ -10,6 +10,8 @@ Guarantees:
   checkpoint for a size is deterministic (Ed25519 signatures are), so a size never has two
   checkpoints; at start the integrated size is taken from the checkpoint the log last published
   when that is ahead of the database, so the published checkpoint never goes backwards.
+- Witnessing: ``cosign`` (optional) turns each signed checkpoint into the note that is
+  published — the log's signature plus witnesses' cosignatures — before anyone sees it.
 - Back-pressure: when integration falls behind by more than ``max_backlog`` entries, ``add``
   raises :class:`Pushback` (the API answers 503 with Retry-After) instead of queueing forever.
 """
@@ -82,6 +84,7 @@ class Sequencer:
         *,
         options: SequencerOptions = SequencerOptions(),
         on_checkpoint: Callable[[int, bytes], None] | None = None,
+        cosign: Callable[[bytes], bytes] | None = None,
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self._lock_fd = os.open(directory / "sequencer.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -95,6 +98,7 @@ class Sequencer:
         self._origin = signer.name
         self._options = options
         self._on_checkpoint = on_checkpoint
+        self._cosign = cosign
         self._db_path = directory / "sequence.sqlite3"
         self._db = _connect(self._db_path)
         self._cond = threading.Condition()
@@ -142,8 +146,28 @@ class Sequencer:
         return self._integrated
 
     @property
+    def sequenced(self) -> int:
+        """Entries that are durable (integrated or not)."""
+        with self._cond:
+            return self._sequenced
+
+    @property
     def checkpoint(self) -> bytes | None:
         return self._checkpoint
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        """The durable entries ``start`` .. ``end - 1``, integrated or not (a caller that lost
+        the answer of ``add_many`` in a crash finds out here what was sequenced)."""
+        if not 0 <= start <= end <= self.sequenced:
+            raise InvalidInput(f"tlog: entries {start}..{end} are not all sequenced")
+        db = _connect(self._db_path)  # the commit loop owns the main connection
+        try:
+            rows = db.execute(
+                "SELECT data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
+            ).fetchall()
+        finally:
+            db.close()
+        return [row[0] for row in rows]
 
     def wait_for(self, index: int, timeout: float | None = None) -> bytes:
         """Block until a checkpoint covers ``index``; returns that checkpoint note."""
@@ -238,6 +262,8 @@ class Sequencer:
                 ]
                 size, root = self._tiles.append(start, entries)
                 note = sign_checkpoint(Checkpoint(self._origin, size, root), self._signer)
+                if self._cosign is not None:
+                    note = self._cosign(note)
                 self._objects.put(CHECKPOINT_KEY, note)
                 with db:
                     db.execute(

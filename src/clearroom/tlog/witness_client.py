@@ -19,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
 
+from clearroom.blobs import ObjectStore
 from clearroom.tlog.checkpoint import Checkpoint
 from clearroom.tlog.errors import (
     InvalidNote,
@@ -34,12 +36,15 @@ from clearroom.tlog.errors import (
     WitnessConflict,
     WitnessError,
 )
+from clearroom.tlog.merkle import consistency_proof
 from clearroom.tlog.note import NoteVerifier, open_note
+from clearroom.tlog.tiles import TileReader
 from clearroom.tlog.witness import SIZE_CONTENT_TYPE, encode_request
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_RESPONSE_SIZE",
+    "CheckpointCosigner",
     "WitnessEndpoint",
     "cosign_with_witnesses",
     "submit",
@@ -250,3 +255,55 @@ def cosign_with_witnesses(
     if len(witnesses) - len(failures) < min_cosignatures:
         raise NotEnoughCosignatures(len(witnesses) - len(failures), min_cosignatures, failures)
     return checkpoint_note + "".join(lines).encode()
+
+
+class CheckpointCosigner:
+    """The sequencer's ``cosign`` hook: every new checkpoint goes to every witness before it is
+    published, and is published with the cosignatures that verified.
+
+    With fewer than ``min_cosignatures`` it waits ``retry_wait`` seconds and asks again: a log
+    whose policy demands witnesses never publishes an unwitnessed checkpoint; meanwhile the
+    backlog grows and submitters get pushback. With the default of 0, unreachable witnesses
+    are logged and the checkpoint is published with whatever cosignatures came back."""
+
+    def __init__(
+        self,
+        witnesses: Sequence[WitnessEndpoint],
+        tiles: ObjectStore,
+        *,
+        min_cosignatures: int = 0,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry_wait: float = 5.0,
+    ) -> None:
+        self._witnesses = list(witnesses)
+        self._tiles = tiles
+        self._min = min_cosignatures
+        self._timeout = timeout
+        self._retry_wait = retry_wait
+        self._sizes: dict[str, int] = {}
+        self._client = httpx.Client(follow_redirects=False)
+
+    def __call__(self, checkpoint_note: bytes) -> bytes:
+        size = Checkpoint.parse(_note_text(checkpoint_note).decode()).size
+        reader = TileReader(self._tiles, size)
+
+        def proof_from(old_size: int) -> list[bytes]:
+            return consistency_proof(reader, old_size, size)
+
+        while True:
+            try:
+                return cosign_with_witnesses(
+                    checkpoint_note,
+                    proof_from,
+                    self._witnesses,
+                    known_sizes=self._sizes,
+                    min_cosignatures=self._min,
+                    timeout=self._timeout,
+                    client=self._client,
+                )
+            except NotEnoughCosignatures as exc:
+                _log.warning("%s; asking again in %.0f s", exc, self._retry_wait)
+                time.sleep(self._retry_wait)
+
+    def close(self) -> None:
+        self._client.close()

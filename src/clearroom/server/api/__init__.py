@@ -4,7 +4,7 @@
 from ninja import NinjaAPI
 
 from clearroom import __version__
-from clearroom.server.api import catalog, files, problems
+from clearroom.server.api import catalog, files, log, problems
 
 api = NinjaAPI(
     title="Clearroom API",
@@ -20,5 +20,6 @@ api = NinjaAPI(
 problems.install(api)
 api.add_router("", catalog.router)
 api.add_router("", files.router)
+api.add_router("", log.router)
 
 __all__ = ["api"]

@@ -53,9 +53,8 @@ def install(api: NinjaAPI) -> None:
     def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
         extra = dict(exc.extra)
         code = extra.pop("code", None) or exc.title.lower().replace(" ", "-")
-        headers = {"WWW-Authenticate": 'Bearer realm="clearroom"'} if exc.status == 401 else None
         return problem(
-            request, exc.status, exc.title, exc.detail, code=code, headers=headers, **extra
+            request, exc.status, exc.title, exc.detail, code=code, headers=exc.headers(), **extra
         )
 
     @api.exception_handler(ValidationError)

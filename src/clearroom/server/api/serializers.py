@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from django.urls import reverse
 
 from clearroom.server.authz import Actor, visible_files
 from clearroom.server.catalog.models import Artifact, Document, Product, Release, StoredFile
+from clearroom.server.transparency.models import LogEntry
+from clearroom.tlog.receipt import Receipt
 
 
 def release_path(release: Release) -> str:
@@ -30,6 +34,28 @@ def product_out(product: Product) -> dict[str, Any]:
     }
 
 
+def log_ref(row: LogEntry) -> dict[str, Any]:
+    return {
+        "fact": row.fact,
+        "index": row.index,
+        "leaf_hash": row.leaf_hash,
+        "url": reverse("api:log-entry", kwargs={"leaf_hash": row.leaf_hash}),
+    }
+
+
+def log_entry_out(row: LogEntry, receipt: Receipt | None) -> dict[str, Any]:
+    entry = bytes(row.entry)
+    return {
+        **log_ref(row),
+        "entry_sha256": row.entry_sha256,
+        "entry": json.loads(entry),
+        "entry_base64": base64.b64encode(entry).decode(),
+        "created_at": row.created_at,
+        "receipt": receipt.to_text() if receipt else None,
+        "release_url": release_path(row.release) if row.release else None,
+    }
+
+
 def file_out(stored: StoredFile) -> dict[str, Any]:
     collection = "artifacts" if isinstance(stored, Artifact) else "documents"
     url = f"{release_path(stored.release)}/{collection}/{stored.name}"
@@ -46,14 +72,15 @@ def file_out(stored: StoredFile) -> dict[str, Any]:
         "download_url": url + "/content",
         "release_state": stored.release.state,
         "release_url": release_path(stored.release),
+        "log": next((log_ref(r) for r in stored.log_entries.all()), None),  # type: ignore[attr-defined]
     }
 
 
 def release_out(release: Release, actor: Actor) -> dict[str, Any]:
     files = {
-        model: visible_files(actor, model.objects.filter(release=release)).select_related(
-            "release__product__vendor"
-        )
+        model: visible_files(actor, model.objects.filter(release=release))
+        .select_related("release__product__vendor")
+        .prefetch_related("log_entries")
         for model in (Artifact, Document)
     }
     return {
@@ -70,4 +97,8 @@ def release_out(release: Release, actor: Actor) -> dict[str, Any]:
         "url": release_path(release),
         "artifacts": [file_out(f) for f in files[Artifact]],
         "documents": [file_out(f) for f in files[Document]],
+        "log": [
+            log_ref(r)
+            for r in release.log_entries.filter(artifact=None, document=None).order_by("id")
+        ],
     }

@@ -26,6 +26,7 @@ from clearroom.server.catalog.models import (
 )
 from clearroom.server.catalog.names import check_file_name, check_version
 from clearroom.server.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from clearroom.server.transparency import services as log
 
 FileKind = Literal["artifact", "sbom", "vex", "provenance", "test_report", "other"]
 FILE_KINDS: tuple[str, ...] = ("artifact", *Document.Kind.values)
@@ -133,7 +134,8 @@ def create_release(
 
 def publish_release(actor: Actor, release: Release) -> Release:
     """Draft → published. A release needs at least one artifact; once published its files are
-    fixed (a new version is a new release)."""
+    fixed (a new version is a new release). The release and each file become log facts in the
+    same transaction."""
     _require(actor, Permission.RELEASE_PUBLISH, release.product.vendor, release.product)
     with transaction.atomic():
         locked = Release.objects.select_for_update().get(pk=release.pk)
@@ -141,9 +143,11 @@ def publish_release(actor: Actor, release: Release) -> Release:
             raise Conflict(f"release is {locked.state}; only a draft can be published")
         if not locked.artifacts.exists():
             raise Conflict("release has no artifacts; upload at least one before publishing")
+        log.check_capacity(1 + locked.artifacts.count() + locked.documents.count())
         locked.state = Release.State.PUBLISHED
         locked.published_at = timezone.now()
         locked.save(update_fields=["state", "published_at"])
+        log.record_publication(locked)
     return locked
 
 
@@ -157,10 +161,12 @@ def withdraw_release(actor: Actor, release: Release, *, reason: str) -> Release:
         locked = Release.objects.select_for_update().get(pk=release.pk)
         if locked.state != Release.State.PUBLISHED:
             raise Conflict(f"release is {locked.state}; only a published release can be withdrawn")
+        log.check_capacity(1)
         locked.state = Release.State.WITHDRAWN
         locked.withdrawn_at = timezone.now()
         locked.withdrawn_reason = reason.strip()
         locked.save(update_fields=["state", "withdrawn_at", "withdrawn_reason"])
+        log.record_withdrawal(locked)
     return locked
 
 

@@ -27,8 +27,8 @@ def error_page(
     template = TEMPLATES.get(exc.status, "portal/error.html")
     context = {"status": exc.status, "title": exc.title, "detail": exc.detail, "back_url": back_url}
     response = render(request, template, context, status=exc.status)
-    if exc.status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="clearroom"'
+    for name, value in exc.headers().items():
+        response[name] = value
     return response
 
 

@@ -4,7 +4,7 @@ version, so they never shadow a product's page."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from clearroom.server.portal import views
+from clearroom.server.portal import log_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("help/", views.help_page, name="help"),
+    path("log/", log_views.log_page, name="log"),
     path("help/problems", views.problems, name="problems"),
     path("orgs/<str:org>/", views.organisation, name="organisation"),
     path("orgs/<str:org>/-/tokens/", views.create_token, name="create-token"),

@@ -1,0 +1,77 @@
+"""The deployment's log: its signing key (made once, mode 0600, like the secret key), its name
+(the origin every checkpoint carries) and the object store its public files are written to."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from clearroom.blobs import ObjectStore, open_object_store
+from clearroom.errors import ClearroomError
+from clearroom.server.config import Config, parse_witness
+from clearroom.tlog.note import (
+    CosignatureSigner,
+    Signer,
+    Verifier,
+    generate_key,
+    parse_signer_key,
+)
+from clearroom.tlog.witness_client import WitnessEndpoint
+
+
+def default_origin(config: Config) -> str:
+    """``<host[:port]>/log`` of the service's base URL: a schema-less URL, as C2SP asks."""
+    return f"{urlsplit(config.base_url).netloc or 'clearroom'}/log"
+
+
+def load_signer(config: Config) -> Signer:
+    """The log's key, generated on first use. A configured origin must match the key's name:
+    a log cannot be renamed, since every signed checkpoint names it."""
+    path = config.effective_tlog_key_file
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        signer_key, _ = generate_key(config.tlog_origin or default_origin(config))
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first; use that one
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(signer_key + "\n")
+    try:
+        signer = parse_signer_key(path.read_text().strip())
+    except OSError as exc:
+        raise ClearroomError(f"log: cannot read the log key {path}: {exc.strerror}") from None
+    if isinstance(signer, CosignatureSigner):
+        raise ClearroomError(f"log: {path} is a witness key; the log needs an Ed25519 note key")
+    if config.tlog_origin and config.tlog_origin != signer.name:
+        raise ClearroomError(
+            f"log: tlog_origin is {config.tlog_origin!r} but the key {path} signs for"
+            f" {signer.name!r}; a log keeps its name for life (unset tlog_origin, or point"
+            " tlog_key_file at the key made for that origin)"
+        )
+    return signer
+
+
+@cache
+def signer() -> Signer:
+    return load_signer(settings.CONFIG)
+
+
+def verifier() -> Verifier:
+    return signer().verifier()
+
+
+@cache
+def witnesses() -> list[WitnessEndpoint]:
+    """The configured witnesses (``tlog_witnesses``: ``URL VERIFIER-KEY`` each)."""
+    return [parse_witness(w) for w in settings.CONFIG.tlog_witnesses]
+
+
+@cache
+def public_files() -> ObjectStore:
+    """Tiles, entry bundles and the checkpoint, as served at ``/log/``."""
+    return open_object_store(settings.CONFIG.effective_tlog_tiles_url)

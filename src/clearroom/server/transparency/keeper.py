@@ -1,0 +1,169 @@
+"""The log's single writer inside Clearroom: moves facts from the outbox (:class:`LogEntry` rows
+without an index) into the :class:`~clearroom.tlog.sequencer.Sequencer`, and records the index
+each one got.
+
+Why this shape: facts are committed with the change they state, in the service's database; the
+log is a separate, append-only store. Only one process may write the log — the sequencer's
+file lock decides which, so every ``clearroom serve`` worker can try and exactly one wins (the
+others retry, and take over when it stops). A crash between the log making entries durable and
+the database recording their indexes is repaired at start: the entries past the highest index
+the database knows are read back from the log and matched to their rows by their hash (each
+entry carries a unique id, so the match is exact).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from clearroom.errors import ClearroomError
+from clearroom.server.transparency.identity import public_files, signer, witnesses
+from clearroom.server.transparency.models import LogEntry
+from clearroom.server.transparency.services import new_facts
+from clearroom.tlog import facts
+from clearroom.tlog.errors import TlogError
+from clearroom.tlog.hashing import leaf_hash
+from clearroom.tlog.sequencer import LogLocked, Pushback, Sequencer, SequencerOptions
+from clearroom.tlog.witness_client import CheckpointCosigner
+
+_log = logging.getLogger(__name__)
+BATCH = 1000
+"""Outbox rows handed to the sequencer at once."""
+LOCK_RETRY_SECONDS = 5.0
+
+
+class LogKeeper:
+    """``start()`` runs the writer on a daemon thread; ``run()`` runs it in the caller's thread
+    (``clearroom log run``); ``stop()`` ends either after the current batch."""
+
+    def __init__(self, *, poll_seconds: float = 0.5, options: SequencerOptions | None = None):
+        self._poll = poll_seconds
+        self._options = options or SequencerOptions(batch_wait=0.1)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cosigner: CheckpointCosigner | None = None
+        self.is_writer = threading.Event()
+        """Set while this process holds the log's lock."""
+
+    def start(self) -> LogKeeper:
+        self._thread = threading.Thread(target=self.run, name="clearroom-log", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        new_facts.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                sequencer = self.open_sequencer()
+                if sequencer is None:
+                    self._stopping.wait(LOCK_RETRY_SECONDS)
+                    continue
+                try:
+                    self.is_writer.set()
+                    self._reconcile(sequencer)
+                    while not self._stopping.is_set():
+                        if not self.pump(sequencer):
+                            new_facts.wait(self._poll)
+                            new_facts.clear()
+                except (TlogError, DatabaseError):
+                    _log.exception(
+                        "the log's writer failed; starting again in %s s", LOCK_RETRY_SECONDS
+                    )
+                    connection.close()
+                    self._stopping.wait(LOCK_RETRY_SECONDS)
+                finally:
+                    self.is_writer.clear()
+                    sequencer.close()
+        finally:
+            if self._cosigner is not None:
+                self._cosigner.close()
+            connection.close()
+
+    def open_sequencer(self) -> Sequencer | None:
+        """Become the log's writer: the sequencer, or None while another process holds it."""
+        config = settings.CONFIG
+        if self._cosigner is None and witnesses():
+            self._cosigner = CheckpointCosigner(
+                witnesses(), public_files(), min_cosignatures=config.tlog_min_cosignatures
+            )
+        try:
+            return Sequencer(
+                config.tlog_dir / "sequence",
+                public_files(),
+                signer(),
+                options=self._options,
+                cosign=self._cosigner,
+            )
+        except LogLocked:
+            _log.debug("another process writes the log; retrying in %s s", LOCK_RETRY_SECONDS)
+            return None
+
+    def pump(self, sequencer: Sequencer) -> int:
+        """Sequence one batch of waiting facts; returns how many."""
+        rows = list(
+            LogEntry.objects.filter(index__isnull=True)
+            .order_by("id")
+            .values_list("pk", "entry")[:BATCH]
+        )
+        if not rows:
+            return 0
+        try:
+            indexes = sequencer.add_many([bytes(entry) for _, entry in rows])
+        except Pushback as exc:
+            self._stopping.wait(exc.retry_after)
+            return 0
+        now = timezone.now()
+        with transaction.atomic():
+            for (pk, _), index in zip(rows, indexes, strict=True):
+                LogEntry.objects.filter(pk=pk).update(index=index, sequenced_at=now)
+        return len(rows)
+
+    def _reconcile(self, sequencer: Sequencer) -> None:
+        """Record the indexes of entries the log made durable just before a crash."""
+        known = LogEntry.objects.aggregate(top=Max("index"))["top"]
+        start = 0 if known is None else known + 1
+        if sequencer.sequenced < start:
+            raise ClearroomError(
+                f"log: the database records index {known} but the log in"
+                f" {settings.CONFIG.tlog_dir} holds {sequencer.sequenced} entries; the log"
+                " folder does not belong to this database"
+            )
+        now = timezone.now()
+        for index, entry in enumerate(sequencer.entries(start, sequencer.sequenced), start):
+            digest = hashlib.sha256(entry).hexdigest()
+            updated = LogEntry.objects.filter(entry_sha256=digest, index__isnull=True).update(
+                index=index, sequenced_at=now
+            )
+            if not updated:
+                _adopt(index, entry, now)
+        if sequencer.sequenced > start:
+            _log.warning("log: recorded %d index(es) lost in a crash", sequencer.sequenced - start)
+
+
+def _adopt(index: int, entry: bytes, now: Any) -> None:
+    """An entry the log holds but the database lost (restored from an older backup): keep it
+    findable, loudly. The log is the record; the database only indexes it."""
+    fact = facts.parse_fact(entry)
+    _log.error("log: entry %d (%s %s) is unknown to the database", index, fact["fact"], fact["id"])
+    LogEntry.objects.create(
+        fact=fact["fact"],
+        fact_id=fact["id"],
+        entry=entry,
+        entry_sha256=hashlib.sha256(entry).hexdigest(),
+        leaf_hash=leaf_hash(entry).hex(),
+        index=index,
+        subject_sha256=fact.get("sha256", ""),
+        sequenced_at=now,
+    )
