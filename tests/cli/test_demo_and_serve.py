@@ -4,6 +4,7 @@ real server (the socket fast path)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -218,3 +219,75 @@ def test_real_server_rejects_a_wrong_digest_and_a_truncated_body_leaving_nothing
         base, token, release + "/artifacts/c.img", body, len(body), hashlib.sha256(body).hexdigest()
     )
     assert b" 201 " in good.split(b"\r\n")[0]
+
+
+def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "clearroom.cli.main", *args],
+        env=_clean_env(COLUMNS="200"),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _cosigned_log(base: str, at_least: int) -> dict:
+    """The demo log's state once a witness-cosigned checkpoint covers ``at_least`` entries."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        info = httpx.get(base + "/api/log").json()
+        if info["size"] >= at_least and info["waiting"] == 0 and info["cosignatures"]:
+            return info
+        time.sleep(0.2)
+    pytest.fail(f"the demo log did not reach a cosigned size {at_least}: {info}")
+
+
+def test_a_monitor_verifies_the_demo_log_and_the_witness_beside_it_cosigns(demo, tmp_path):
+    base, token, _ = demo
+    info = _cosigned_log(base, 5)  # the seeded release: 1 release fact + 4 files
+    key = httpx.get(base + "/log/key").text.strip()
+    assert key == info["verifier_key"]
+    witness_key = info["witnesses"][0]["verifier_key"]
+    state = tmp_path / "monitor.json"
+    monitor = ["log", "monitor", base + "/log/", "--key", key, "--cosigner", witness_key]
+    monitor += ["--state", str(state), "--json"]
+    first = _cli(*monitor)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert json.loads(first.stdout)["size"] >= 5
+
+    # A new publication grows the log; the monitor checks the new checkpoint extends the old.
+    release = _draft(base, token, "7.1.0")
+    body = b"firmware 7.1.0"
+    response = httpx.put(
+        f"{base}{release}/artifacts/fw-7.1.0.img?sha256={hashlib.sha256(body).hexdigest()}",
+        content=body,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201, response.text
+    published = httpx.post(
+        base + release + "/publish", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert published.status_code == 200, published.text
+    grown = _cosigned_log(base, info["size"] + 2)
+    second = _cli(*monitor)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert json.loads(second.stdout)["size"] == grown["size"]
+
+    # The artifact's receipt verifies offline with the `clearroom log verify` command.
+    fact = httpx.get(f"{base}{release}").json()["artifacts"][0]["log"]
+    entry = httpx.get(base + fact["url"]).json()
+    (tmp_path / "entry.json").write_bytes(base64.b64decode(entry["entry_base64"]))
+    (tmp_path / "fact.tlog-proof").write_text(entry["receipt"])
+    verified = _cli(
+        "log",
+        "verify",
+        str(tmp_path / "fact.tlog-proof"),
+        "--entry",
+        str(tmp_path / "entry.json"),
+        "--key",
+        key,
+        "--cosigner",
+        witness_key,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "cosigned by demo-witness" in verified.stdout

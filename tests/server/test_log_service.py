@@ -8,6 +8,7 @@ import hashlib
 import json
 
 import pytest
+from tests.server.conftest import RELEASE, put
 
 from clearroom.server.transparency.models import LogEntry
 from clearroom.tlog import facts
@@ -16,7 +17,6 @@ from clearroom.tlog.hashing import leaf_hash
 from clearroom.tlog.merkle import verify_consistency, verify_inclusion
 from clearroom.tlog.note import parse_verifier_key
 from clearroom.tlog.receipt import Receipt, verify_receipt
-from tests.server.conftest import RELEASE, put
 
 FIRMWARE = b"firmware image bytes"
 SOURCE = b"confidential source archive"

@@ -111,3 +111,28 @@ def test_a_checkpoint_published_just_before_a_crash_is_never_taken_back(tmp_path
     with Sequencer(tmp_path / "seq", objects, signer, options=FAST) as seq:
         assert seq.size == 50
         assert seq.checkpoint == published
+
+
+def test_durable_entries_can_be_read_back_by_index(log):
+    log.add_many([b"a", b"b", b"c"])
+    assert log.sequenced == 3
+    assert log.entries(1, 3) == [b"b", b"c"]
+    assert log.entries(3, 3) == []
+    with pytest.raises(Exception, match="not all sequenced"):
+        log.entries(2, 4)
+
+
+def test_the_cosign_hook_decides_what_is_published(tmp_path, signer):
+    seen = []
+
+    def cosign(note: bytes) -> bytes:
+        seen.append(note)
+        return note + "— witness.test/w AAAAAAAA\n".encode()
+
+    objects = LocalObjectStore(tmp_path / "tiles")
+    with Sequencer(tmp_path / "seq", objects, signer, options=FAST, cosign=cosign) as seq:
+        seq.add(b"x")
+        published = seq.wait_for(0, timeout=10)
+    assert seen and published == seen[-1] + "— witness.test/w AAAAAAAA\n".encode()
+    assert objects.get("checkpoint") == published
+    open_checkpoint(published, signer.verifier())  # a cosignature by an unknown key is ignored

@@ -1,16 +1,25 @@
-"""What ``clearroom demo`` prints: where to look and how to sign in."""
+"""What ``clearroom demo`` runs beside the centre (a witness that cosigns its log) and prints:
+where to look, how to sign in, and how to check the log without trusting the centre."""
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
+import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from clearroom.server.demo import DemoInfo
+from clearroom.errors import ClearroomError
+
+if TYPE_CHECKING:  # the witness starts before Django is set up
+    from clearroom.server.demo import DemoInfo
 
 
 def _command() -> str:
@@ -21,7 +30,48 @@ def _command() -> str:
     return "clearroom"
 
 
-def show(info: DemoInfo, *, base_url: str, console: Console) -> None:
+@dataclass(frozen=True)
+class DemoWitness:
+    url: str
+    verifier_key: str
+    log_key: str
+    """The verifier key of the demo centre's log, which the witness cosigns."""
+
+
+def start_witness(data_dir: Path) -> DemoWitness:
+    """Run ``clearroom witness serve`` as a child process on a free port, trusting the demo
+    log's key (made here if this is the first run). It stops when the demo stops."""
+    from clearroom.server.config import load_config
+    from clearroom.server.transparency.identity import load_signer
+    from clearroom.tlog.note import generate_key
+
+    log_key = load_signer(load_config()).verifier().to_key()
+    folder = data_dir / "witness"
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / "witness.key"
+    if not key_file.exists():
+        skey, _ = generate_key("demo-witness.clearroom.localhost", cosignature=True)
+        key_file.touch(mode=0o600)
+        key_file.write_text(skey + "\n")
+    command = [sys.executable, "-m", "clearroom.cli.witness", "serve", "--key-file", str(key_file)]
+    command += ["--log", log_key, "--state", str(folder / "state"), "--port", "0"]
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        command,
+        stdout=subprocess.PIPE,
+        stderr=(folder / "witness.log").open("a"),
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CLEARROOM_")},
+    )
+    atexit.register(process.terminate)
+    assert process.stdout is not None
+    verifier_key = process.stdout.readline().strip()
+    address = process.stdout.readline().strip().rsplit(" at ", 1)[-1]
+    if not verifier_key or not address.startswith("http://"):
+        raise ClearroomError("demo: the witness did not start; see the messages above")
+    return DemoWitness(address.rstrip("/"), verifier_key, log_key)
+
+
+def show(info: DemoInfo, *, base_url: str, witness: DemoWitness | None, console: Console) -> None:
     table = Table(title="Demo sign-ins (for this demo only)", title_justify="left")
     for column in ("user", "password", "organisation", "role"):
         table.add_column(column)
@@ -33,11 +83,21 @@ def show(info: DemoInfo, *, base_url: str, console: Console) -> None:
         Panel.fit(
             f"Portal:        [bold]{base_url}/[/]\n"
             f"Demo release:  [bold]{release}[/]\n"
+            f"Log:           {base_url}/log/\n"
             f"API docs:      {base_url}/api/docs\n"
-            f"Admin:         {base_url}/admin/",
+            f"Admin:         {base_url}/admin/"
+            + (f"\nWitness:       {witness.url}/" if witness else ""),
             title="Clearroom demo",
         )
     )
+    if witness is not None:
+        console.print("Check the centre's transparency log yourself (a monitor):")
+        console.print(
+            f"  {_command()} log monitor {base_url}/log/ --key '{witness.log_key}'"
+            f" --cosigner '{witness.verifier_key}'",
+            soft_wrap=True,
+            highlight=False,
+        )
     console.print("Publish a release of your own with the vendor's API token:")
     console.print(
         f"  {_command()} publish DIR --url {base_url} --product {info.vendor}/{info.product}"

@@ -5,6 +5,7 @@ receipt offline with nothing but the log's verifier key."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -36,6 +37,25 @@ def _read_key(path: Path) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the commands to the ``clearroom log`` sub-app."""
+
+    @app.command()
+    def run() -> None:
+        """Run the service's log writer as a process of its own (with tlog_embedded = false
+        for `clearroom serve`): it logs every published fact and signs the checkpoints."""
+        import signal
+
+        from clearroom.cli import _django
+
+        _django.setup()
+        from django.conf import settings
+
+        from clearroom.server.transparency.keeper import LogKeeper
+
+        keeper = LogKeeper()
+        signal.signal(signal.SIGTERM, lambda *_: keeper.stop())
+        console.print(f"Log writer for {settings.CONFIG.tlog_dir}; Ctrl-C stops it.")
+        with contextlib.suppress(KeyboardInterrupt):
+            keeper.run()
 
     @app.command()
     def keygen(

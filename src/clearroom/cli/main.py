@@ -156,6 +156,9 @@ def demo(
         Path, typer.Option(help="Where the demo keeps its database and artifacts.")
     ] = Path("clearroom-demo"),
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True,
+    witness: Annotated[
+        bool, typer.Option(help="Run a witness beside the centre that cosigns its log.")
+    ] = True,
 ) -> None:
     """Start a demo centre on SQLite with a vendor, a product and a published release."""
     # The demo is always the embedded default in its own folder: it must never seed demo
@@ -166,14 +169,18 @@ def demo(
     os.environ["CLEARROOM_BASE_URL"] = f"http://{host}:{port}"
     os.environ.setdefault("CLEARROOM_LOG_FORMAT", "text")
     os.environ.setdefault("CLEARROOM_LOG_LEVEL", "WARNING")
+    from clearroom.cli.demo_command import show, start_witness
+
+    beside = start_witness(data_dir) if witness and serve_ else None
+    if beside is not None:
+        os.environ["CLEARROOM_TLOG_WITNESSES"] = f"{beside.url} {beside.verifier_key}"
     from clearroom.cli import _django
 
     _django.setup()
     _django.migrate()
-    from clearroom.cli.demo_command import show
     from clearroom.server.demo import seed
 
-    show(seed(), base_url=f"http://{host}:{port}", console=console)
+    show(seed(), base_url=f"http://{host}:{port}", witness=beside, console=console)
     if serve_:
         from clearroom.cli.serve import serve as run
 

@@ -1,5 +1,7 @@
 """Run the web service under gunicorn (threads for concurrent requests, one process by default)
-with the embedded job runner in the same process when the in-process backend is configured."""
+with the embedded job runner in the same process when the in-process backend is configured, and
+the transparency log's writer when ``tlog_embedded`` (every worker tries; the log's lock lets
+exactly one write, and another takes over if that worker stops)."""
 
 from __future__ import annotations
 
@@ -13,17 +15,23 @@ def serve(*, host: str, port: int, workers: int, threads: int, run_jobs: bool) -
     from clearroom.server.wsgi import application
 
     embedded_jobs = run_jobs and settings.CONFIG.jobs_backend == "inprocess"
+    embedded_log = settings.CONFIG.tlog_embedded
 
     def post_worker_init(worker: Any) -> None:
         if embedded_jobs:
             from clearroom.jobs import start_background_runner
 
             worker._clearroom_runner = start_background_runner()
+        if embedded_log:
+            from clearroom.server.transparency.keeper import LogKeeper
+
+            worker._clearroom_log = LogKeeper().start()
 
     def worker_exit(server: Any, worker: Any) -> None:
-        runner = getattr(worker, "_clearroom_runner", None)
-        if runner is not None:
-            runner.stop()
+        for name in ("_clearroom_runner", "_clearroom_log"):
+            service = getattr(worker, name, None)
+            if service is not None:
+                service.stop()
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

@@ -105,7 +105,7 @@ class Sequencer:
         self._queue: list[_Pending] = []
         self._closing = False
         self._error: BaseException | None = None
-        self._sequenced = self._db.execute(
+        self._sequenced: int = self._db.execute(
             "SELECT COALESCE(MAX(idx) + 1, 0) FROM entries"
         ).fetchone()[0]
         self._integrated = self._recover_integrated()

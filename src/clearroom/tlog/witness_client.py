@@ -281,7 +281,6 @@ class CheckpointCosigner:
         self._timeout = timeout
         self._retry_wait = retry_wait
         self._sizes: dict[str, int] = {}
-        self._client = httpx.Client(follow_redirects=False)
 
     def __call__(self, checkpoint_note: bytes) -> bytes:
         size = Checkpoint.parse(_note_text(checkpoint_note).decode()).size
@@ -299,11 +298,7 @@ class CheckpointCosigner:
                     known_sizes=self._sizes,
                     min_cosignatures=self._min,
                     timeout=self._timeout,
-                    client=self._client,
                 )
             except NotEnoughCosignatures as exc:
                 _log.warning("%s; asking again in %.0f s", exc, self._retry_wait)
                 time.sleep(self._retry_wait)
-
-    def close(self) -> None:
-        self._client.close()

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from functools import cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -32,15 +35,8 @@ def load_signer(config: Config) -> Signer:
     a log cannot be renamed, since every signed checkpoint names it."""
     path = config.effective_tlog_key_file
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         signer_key, _ = generate_key(config.tlog_origin or default_origin(config))
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first; use that one
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(signer_key + "\n")
+        _create_once(path, signer_key + "\n")
     try:
         signer = parse_signer_key(path.read_text().strip())
     except OSError as exc:
@@ -54,6 +50,22 @@ def load_signer(config: Config) -> Signer:
             " tlog_key_file at the key made for that origin)"
         )
     return signer
+
+
+def _create_once(path: Path, text: str) -> None:
+    """Write ``path`` (mode 0600) unless it exists; a concurrent reader never sees it half
+    written, and of two racing processes exactly one key wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        Path(temporary).unlink()
 
 
 @cache

@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -28,7 +28,6 @@ from clearroom.server.transparency.identity import public_files, signer, witness
 from clearroom.server.transparency.models import LogEntry
 from clearroom.server.transparency.services import new_facts
 from clearroom.tlog import facts
-from clearroom.tlog.errors import TlogError
 from clearroom.tlog.hashing import leaf_hash
 from clearroom.tlog.sequencer import LogLocked, Pushback, Sequencer, SequencerOptions
 from clearroom.tlog.witness_client import CheckpointCosigner
@@ -36,7 +35,8 @@ from clearroom.tlog.witness_client import CheckpointCosigner
 _log = logging.getLogger(__name__)
 BATCH = 1000
 """Outbox rows handed to the sequencer at once."""
-LOCK_RETRY_SECONDS = 5.0
+RETRY_SECONDS = 5.0
+"""Wait before trying again to take the log's lock, or after a failure."""
 
 
 class LogKeeper:
@@ -66,30 +66,30 @@ class LogKeeper:
     def run(self) -> None:
         try:
             while not self._stopping.is_set():
-                sequencer = self.open_sequencer()
-                if sequencer is None:
-                    self._stopping.wait(LOCK_RETRY_SECONDS)
-                    continue
                 try:
-                    self.is_writer.set()
-                    self._reconcile(sequencer)
-                    while not self._stopping.is_set():
-                        if not self.pump(sequencer):
-                            new_facts.wait(self._poll)
-                            new_facts.clear()
-                except (TlogError, DatabaseError):
-                    _log.exception(
-                        "the log's writer failed; starting again in %s s", LOCK_RETRY_SECONDS
-                    )
+                    self._write_while_holding_the_lock()
+                except Exception:  # noqa: BLE001 - logged; a dead writer would be silent
+                    _log.exception("the log's writer failed; starting again in %ss", RETRY_SECONDS)
                     connection.close()
-                    self._stopping.wait(LOCK_RETRY_SECONDS)
-                finally:
-                    self.is_writer.clear()
-                    sequencer.close()
+                    self._stopping.wait(RETRY_SECONDS)
         finally:
-            if self._cosigner is not None:
-                self._cosigner.close()
             connection.close()
+
+    def _write_while_holding_the_lock(self) -> None:
+        sequencer = self.open_sequencer()
+        if sequencer is None:
+            self._stopping.wait(RETRY_SECONDS)
+            return
+        try:
+            self.is_writer.set()
+            self._reconcile(sequencer)
+            while not self._stopping.is_set():
+                if not self.pump(sequencer):
+                    new_facts.wait(self._poll)
+                    new_facts.clear()
+        finally:
+            self.is_writer.clear()
+            sequencer.close()
 
     def open_sequencer(self) -> Sequencer | None:
         """Become the log's writer: the sequencer, or None while another process holds it."""
@@ -107,7 +107,7 @@ class LogKeeper:
                 cosign=self._cosigner,
             )
         except LogLocked:
-            _log.debug("another process writes the log; retrying in %s s", LOCK_RETRY_SECONDS)
+            _log.debug("another process writes the log; trying again in %ss", RETRY_SECONDS)
             return None
 
     def pump(self, sequencer: Sequencer) -> int:
