@@ -111,11 +111,20 @@ def test_publish_then_download_round_trip(demo, tmp_path):
         "*-src.tar.gz",
         "--publish",
         "--json",
+        "--receipts",
+        str(tmp_path / "receipts"),
     ]
     result = subprocess.run(command, env=_clean_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
     assert output["release"]["state"] == "published"
+    # Every fact (the release and its three files) is logged, with a receipt saved beside it.
+    indexes = [ref["index"] for ref in output["release"]["log"]]
+    indexes += [f["log"]["index"] for f in output["release"]["artifacts"]]
+    indexes += [f["log"]["index"] for f in output["release"]["documents"]]
+    assert len(indexes) == 4 and None not in indexes
+    saved = sorted(p.name for p in (tmp_path / "receipts").iterdir())
+    assert saved == sorted(f"entry-{i}{s}" for i in indexes for s in (".json", ".tlog-proof"))
     kinds = {f["name"]: (f["kind"], f["confidentiality"]) for f in output["files"]}
     assert kinds == {
         "router-9.9.9.img": ("artifact", "public"),

@@ -122,6 +122,10 @@ def publish(
         bool, typer.Option("--publish", help="Publish the release after uploading.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    receipts: Annotated[
+        Path | None,
+        typer.Option(help="Save each logged fact and its receipt (.tlog-proof) in this folder."),
+    ] = None,
 ) -> None:
     """Upload a release directory (digests declared, streamed) and show what was stored."""
     from clearroom.cli.publish_command import run
@@ -145,6 +149,7 @@ def publish(
         publish=do_publish,
         as_json=as_json,
         console=console,
+        receipts=receipts,
     )
 
 

@@ -1,9 +1,12 @@
 """The terminal side of ``clearroom publish``: progress bars while hashing and uploading, then a
-table (or JSON) of what the centre stored."""
+table (or JSON) of what the centre stored and where each fact is in its transparency log, and
+optionally every fact's receipt for offline proof of publication."""
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,7 @@ def run(
     publish: bool,
     as_json: bool,
     console: Console,
+    receipts: Path | None = None,
 ) -> None:
     files = plan(directory, confidential)
     quiet = as_json or not console.is_terminal
@@ -107,18 +111,80 @@ def run(
                 progress.remove_task(task)
                 results.append({**stored, "status": "stored"})
         if publish and release["state"] == "draft":
-            release = client.request("POST", f"{release_path}/publish")
+            client.request("POST", f"{release_path}/publish")
+            release = wait_until_logged(client, release_path)
         else:
             release = client.request("GET", release_path)
+        if receipts is not None:
+            save_receipts(client, release, receipts)
     if as_json:
         console.print_json(json.dumps({"release": release, "files": results}, default=str))
         return
     table = Table(title=f"{org}/{product} {version} — {release['state']}", title_justify="left")
-    for column in ("file", "kind", "bytes", "sha256", "visibility", "status"):
+    for column in ("file", "kind", "bytes", "sha256", "visibility", "status", "log"):
         table.add_column(column, overflow="fold", justify="right" if column == "bytes" else "left")
+    logged = {(f["name"], f["kind"]): f.get("log") for f in _files(release)}
     for r in results:
+        ref = logged.get((r["name"], r["kind"]))
         table.add_row(
-            r["name"], r["kind"], f"{r['size']:,}", r["sha256"], r["confidentiality"], r["status"]
+            r["name"],
+            r["kind"],
+            f"{r['size']:,}",
+            r["sha256"],
+            r["confidentiality"],
+            r["status"],
+            _index(ref),
         )
     console.print(table)
+    for ref in release.get("log", []):
+        console.print(f"Logged: {ref['fact']} {_index(ref)}", highlight=False)
+    if receipts is not None:
+        console.print(f"Receipts (C2SP tlog-proof) and entries saved in {receipts}/")
     console.print(f"Release: {url.rstrip('/')}/orgs/{org}/{product}/{version}/")
+
+
+def _files(release: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*release.get("artifacts", []), *release.get("documents", [])]
+
+
+def _index(ref: dict[str, Any] | None) -> str:
+    if ref is None:
+        return "-"
+    return "pending" if ref["index"] is None else f"#{ref['index']}"
+
+
+def _refs(release: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*release.get("log", []), *(f["log"] for f in _files(release) if f.get("log"))]
+
+
+def wait_until_logged(client: Client, release_path: str, timeout: float = 20.0) -> Any:
+    """The release once the log has given every fact of it an index and a checkpoint covers
+    them (or after ``timeout``: facts are committed either way, only not yet sequenced)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        release = client.request("GET", release_path)
+        refs = _refs(release)
+        if all(ref["index"] is not None for ref in refs):
+            size = client.request("GET", "/log")["size"]
+            if all(ref["index"] < size for ref in refs):
+                return release
+        if time.monotonic() > deadline:
+            return release
+        time.sleep(0.25)
+
+
+def save_receipts(client: Client, release: dict[str, Any], folder: Path) -> None:
+    """Each fact's exact entry bytes and its receipt, for offline proof of publication."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for ref in _refs(release):
+        if ref["index"] is None:
+            raise ClearroomError(
+                "publish: the log has not sequenced every fact yet; run again with --receipts"
+                " in a moment"
+            )
+        entry = client.request("GET", ref["url"].removeprefix("/api"))
+        if entry["receipt"] is None:
+            raise ClearroomError("publish: no checkpoint covers the facts yet; try again shortly")
+        stem = folder / f"entry-{ref['index']}"
+        stem.with_suffix(".json").write_bytes(base64.b64decode(entry["entry_base64"]))
+        stem.with_suffix(".tlog-proof").write_text(entry["receipt"])

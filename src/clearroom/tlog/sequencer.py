@@ -101,8 +101,14 @@ class Sequencer:
         self._cosign = cosign
         self._db_path = directory / "sequence.sqlite3"
         self._db = _connect(self._db_path)
-        self._cond = threading.Condition()
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)
+        """Progress: entries sequenced or integrated, a failure, closing."""
+        self._submitted = threading.Condition(lock)
+        """New work for the commit loop (one waiter: notified alone, not with everyone)."""
         self._queue: list[_Pending] = []
+        self._queued = 0
+        """Entries in ``_queue``."""
         self._closing = False
         self._error: BaseException | None = None
         self._sequenced: int = self._db.execute(
@@ -130,11 +136,12 @@ class Sequencer:
         pending = _Pending(list(entries))
         with self._cond:
             self._raise_if_failed()
-            backlog = self._sequenced - self._integrated + sum(len(p.entries) for p in self._queue)
+            backlog = self._sequenced - self._integrated + self._queued
             if backlog >= self._options.max_backlog:
                 raise Pushback(backlog)
             self._queue.append(pending)
-            self._cond.notify_all()
+            self._queued += len(pending.entries)
+            self._submitted.notify()
         first = pending.done.result()
         return list(range(first, first + len(pending.entries)))
 
@@ -197,6 +204,7 @@ class Sequencer:
         with self._cond:
             self._closing = True
             self._cond.notify_all()
+            self._submitted.notify_all()
         for thread in self._threads:
             thread.join()
         self._db.close()
@@ -219,10 +227,10 @@ class Sequencer:
             while True:
                 with self._cond:
                     while not self._queue and not self._closing:
-                        self._cond.wait()
+                        self._submitted.wait()
                     if not self._queue:
                         return
-                    batch, self._queue = self._queue, []
+                    batch, self._queue, self._queued = self._queue, [], 0
                 next_index = self._sequenced
                 rows = []
                 for pending in batch:
@@ -249,8 +257,14 @@ class Sequencer:
                         self._cond.wait()
                     if self._sequenced == self._integrated:
                         return
-                    if self._sequenced - self._integrated < self._options.batch_size:
-                        self._cond.wait(self._options.batch_wait)  # let a batch gather
+                    # Let a batch gather: until it is full, the wait is over, or we close.
+                    gather_until = time.monotonic() + self._options.batch_wait
+                    while (
+                        self._sequenced - self._integrated < self._options.batch_size
+                        and not self._closing
+                        and (left := gather_until - time.monotonic()) > 0
+                    ):
+                        self._cond.wait(left)
                     start = self._integrated
                     end = min(self._sequenced, start + self._options.batch_size)
                 entries = [
@@ -283,7 +297,7 @@ class Sequencer:
     def _fail(self, exc: BaseException, batch: list[_Pending]) -> None:
         with self._cond:
             self._error = exc
-            waiting, self._queue = [*batch, *self._queue], []
+            waiting, self._queue, self._queued = [*batch, *self._queue], [], 0
             self._cond.notify_all()
         for pending in waiting:
             if not pending.done.done():
