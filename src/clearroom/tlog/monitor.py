@@ -18,17 +18,10 @@ Example::
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
-import json
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Protocol
 
 from clearroom.tlog.checkpoint import Checkpoint, Cosignature, open_checkpoint
 from clearroom.tlog.client import (
@@ -55,6 +48,12 @@ from clearroom.tlog.errors import (
 from clearroom.tlog.hashing import EMPTY_ROOT, HASH_SIZE, node_hash
 from clearroom.tlog.layout import TILE_WIDTH, TileRef, right_edge, tile_for, tiles_at_level
 from clearroom.tlog.merkle import consistency_proof, verify_consistency
+from clearroom.tlog.monitor_state import (
+    FileMonitorState,
+    MemoryMonitorState,
+    MonitorState,
+    VerifiedCheckpoint,
+)
 from clearroom.tlog.note import NoteVerifier, open_note
 
 __all__ = [
@@ -69,106 +68,6 @@ __all__ = [
 ]
 
 _FULL_TILE = TILE_WIDTH * HASH_SIZE
-_STATE_FORMAT = "clearroom-tlog-monitor/v1"
-_MAX_STATE_BYTES = 4 << 20
-
-
-# --- State --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VerifiedCheckpoint:
-    """The last checkpoint the monitor verified completely: the signed note as fetched, and the
-    size and root it states."""
-
-    note: bytes
-    size: int
-    root: bytes
-
-
-class MonitorState(Protocol):
-    """Where the last verified checkpoint is kept between runs; ``location`` names it in
-    messages. ``save`` must be atomic: a crash leaves the old state or the new one."""
-
-    @property
-    def location(self) -> str: ...
-    def load(self) -> VerifiedCheckpoint | None: ...
-    def save(self, checkpoint: VerifiedCheckpoint) -> None: ...
-
-
-class MemoryMonitorState:
-    """State for one process (tests, ``--watch`` without ``--state``)."""
-
-    location = "(memory)"
-
-    def __init__(self, checkpoint: VerifiedCheckpoint | None = None) -> None:
-        self.checkpoint = checkpoint
-
-    def load(self) -> VerifiedCheckpoint | None:
-        return self.checkpoint
-
-    def save(self, checkpoint: VerifiedCheckpoint) -> None:
-        self.checkpoint = checkpoint
-
-
-class FileMonitorState:
-    """State as a small JSON file, replaced atomically (temporary file, fsync, rename, fsync of
-    the directory). A missing file means "never verified": the next run checks from scratch."""
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-
-    @property
-    def location(self) -> str:
-        return str(self.path)
-
-    def load(self) -> VerifiedCheckpoint | None:
-        try:
-            with self.path.open("rb") as file:
-                raw = file.read(_MAX_STATE_BYTES + 1)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise InvalidMonitorState(self.location, exc.strerror or str(exc)) from exc
-        if len(raw) > _MAX_STATE_BYTES:
-            raise InvalidMonitorState(self.location, f"larger than {_MAX_STATE_BYTES} bytes")
-        try:
-            doc = json.loads(raw)
-            if doc.get("format") != _STATE_FORMAT:
-                raise ValueError(f"format is not {_STATE_FORMAT!r}")
-            size, root = doc["size"], base64.b64decode(doc["root"], validate=True)
-            note = doc["checkpoint"].encode()
-            if type(size) is not int or size < 0 or len(root) != HASH_SIZE:
-                raise ValueError("size or root is malformed")
-        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
-            raise InvalidMonitorState(self.location, f"not a monitor state file ({exc})") from exc
-        return VerifiedCheckpoint(note, size, root)
-
-    def save(self, checkpoint: VerifiedCheckpoint) -> None:
-        doc = {
-            "format": _STATE_FORMAT,
-            "size": checkpoint.size,
-            "root": base64.b64encode(checkpoint.root).decode(),
-            "checkpoint": checkpoint.note.decode(),
-            "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(json.dumps(doc, indent=2).encode() + b"\n")
-                file.flush()
-                os.fsync(file.fileno())
-            Path(temporary).replace(self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 # --- Options and report -------------------------------------------------------------------------
