@@ -39,10 +39,11 @@ def own_log(settings, tmp_path):
         tlog_key_file="",
         tlog_tiles_url="",
         tlog_origin="",
+        tlog_verifier_key="",
         tlog_witnesses=(),
         tlog_min_cosignatures=0,
     )
-    caches = (identity.signer, identity.public_files, identity.witnesses)
+    caches = (identity.signer, identity.verifier, identity.public_files, identity.witnesses)
     for cached in caches:
         cached.cache_clear()
     yield settings.CONFIG

@@ -181,3 +181,15 @@ def test_a_log_key_is_not_a_witness_key():
         load_config({"CLEARROOM_TLOG_WITNESSES": f"http://w.example {log_vkey}"})
     with pytest.raises(ConfigError, match="only 0 witnesses"):
         load_config({"CLEARROOM_TLOG_MIN_COSIGNATURES": "1"})
+
+
+def test_a_web_machine_publishes_the_configured_key_and_the_writer_must_hold_it(own_log, settings):
+    import dataclasses
+
+    _, other = generate_key("127.0.0.1:8000/log")
+    settings.CONFIG = dataclasses.replace(settings.CONFIG, tlog_verifier_key=other)
+    identity.verifier.cache_clear()
+    assert identity.verifier().to_key() == other
+    assert not own_log.effective_tlog_key_file.exists()  # no private key was needed
+    with pytest.raises(ClearroomError, match="not the one tlog_verifier_key names"):
+        identity.load_signer(settings.CONFIG)

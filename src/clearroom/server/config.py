@@ -70,6 +70,9 @@ class Config:
     tlog_key_file: str = ""
     """The log's Ed25519 signing key (C2SP note format). Empty: ``data_dir/log/log.key``,
     generated on first use with mode 0600."""
+    tlog_verifier_key: str = ""
+    """The log's public key (``name+hash+base64``). Set it on web machines that do not hold the
+    private key; empty: derived from ``tlog_key_file``. The writer refuses a key that differs."""
     tlog_tiles_url: str = ""
     """Where the public log (tiles, entry bundles, checkpoint) is written. Empty:
     ``data_dir/log/tiles``; ``s3://…`` to serve it from an object store or CDN."""
@@ -114,6 +117,11 @@ class Config:
             )
         for witness in self.tlog_witnesses:
             parse_witness(witness)
+        if self.tlog_verifier_key:
+            try:
+                parse_verifier_key(self.tlog_verifier_key)
+            except TlogError as exc:
+                raise ConfigError(f"config: tlog_verifier_key: {exc}") from None
         if self.tlog_max_backlog < 1:
             raise ConfigError("config: tlog_max_backlog must be at least 1")
         return self

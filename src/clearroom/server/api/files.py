@@ -247,7 +247,8 @@ def find_by_digest(request: HttpRequest, sha256: str) -> Any:
     for collection in ("artifacts", "documents"):
         model = services.file_model(collection)
         files = visible_files(actor, model.objects.filter(sha256=digest))
-        found.extend(file_out(f) for f in files.select_related("release__product__vendor"))
+        rows = files.select_related("release__product__vendor").prefetch_related("log_entries")
+        found.extend(file_out(f) for f in rows)
     return found
 
 

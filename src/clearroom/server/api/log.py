@@ -86,6 +86,7 @@ def _lookup(query: Lookup) -> QuerySet[LogEntry]:
 @router.get(
     "/log/entries",
     response={200: list[LogEntryOut], 422: Problem},
+    url_name="log-entries",
     summary="Find entries by entry hash, by file digest or by index",
 )
 def find_entries(request: HttpRequest, query: Query[Lookup]) -> Any:

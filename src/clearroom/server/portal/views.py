@@ -4,6 +4,7 @@ through the catalogue services and :mod:`clearroom.server.authz`; views only pre
 
 from __future__ import annotations
 
+import json
 import shlex
 from datetime import timedelta
 from typing import Any
@@ -185,11 +186,18 @@ def product(request: HttpRequest, org: str, product: str) -> HttpResponse:
 
 
 def _files(actor: Actor, release: Release, model: type[Artifact] | type[Document]) -> list[Any]:
-    files = list(visible_files(actor, model.objects.filter(release=release)).order_by("name"))
+    """The files ``actor`` may see, each with its download URL and its fact in the log
+    (``log_entry``: None for a draft's file; its ``index`` is None until it is sequenced)."""
+    files = list(
+        visible_files(actor, model.objects.filter(release=release))
+        .prefetch_related("log_entries")
+        .order_by("name")
+    )
     singular = "artifact" if model is Artifact else "document"
     p = release.product
     for f in files:
         f.kind_label = f.get_kind_display() if model is Document else "Artifact"
+        f.log_entry = next(iter(f.log_entries.all()), None)
         f.download_url = reverse(
             f"api:{singular}-content",
             kwargs={
@@ -215,12 +223,16 @@ def _release_page(
     may_publish = actor.has_perm(Permission.RELEASE_PUBLISH, p.vendor, p)
     artifacts = _files(actor, release, Artifact)
     documents = _files(actor, release, Document)
+    release_facts = list(release.log_entries.filter(artifact=None, document=None).order_by("id"))
+    for fact in release_facts:  # the entry says which: published or withdrawn
+        fact.state = json.loads(bytes(fact.entry)).get("state", "")
     context = {
         "release": release,
         "product": p,
         "vendor": p.vendor,
         "artifacts": artifacts,
         "documents": documents,
+        "release_facts": release_facts,
         "may_publish": may_publish and release.state == Release.State.DRAFT,
         "may_withdraw": may_publish and release.state == Release.State.PUBLISHED,
         "withdraw_form": withdraw_form or WithdrawForm(),

@@ -21,6 +21,7 @@ from clearroom.tlog.note import (
     Verifier,
     generate_key,
     parse_signer_key,
+    parse_verifier_key,
 )
 from clearroom.tlog.witness_client import WitnessEndpoint
 
@@ -43,6 +44,11 @@ def load_signer(config: Config) -> Signer:
         raise ClearroomError(f"log: cannot read the log key {path}: {exc.strerror}") from None
     if isinstance(signer, CosignatureSigner):
         raise ClearroomError(f"log: {path} is a witness key; the log needs an Ed25519 note key")
+    if config.tlog_verifier_key and config.tlog_verifier_key != signer.verifier().to_key():
+        raise ClearroomError(
+            f"log: the key {path} is not the one tlog_verifier_key names"
+            f" ({config.tlog_verifier_key}); the web machines would publish the wrong key"
+        )
     if config.tlog_origin and config.tlog_origin != signer.name:
         raise ClearroomError(
             f"log: tlog_origin is {config.tlog_origin!r} but the key {path} signs for"
@@ -73,7 +79,12 @@ def signer() -> Signer:
     return load_signer(settings.CONFIG)
 
 
+@cache
 def verifier() -> Verifier:
+    """The log's public key: configured, so a web machine needs no private key; or derived
+    from the key file on the machine that writes the log."""
+    if settings.CONFIG.tlog_verifier_key:
+        return parse_verifier_key(settings.CONFIG.tlog_verifier_key)
     return signer().verifier()
 
 
