@@ -25,11 +25,13 @@ from clearroom.tlog.errors import (
     EntryMismatch,
     Inconsistency,
     InvalidBundle,
+    InvalidInput,
     InvalidMonitorState,
     InvalidProof,
     InvalidSignature,
     InvalidTile,
     MissingTile,
+    NotEnoughCosignatures,
     ObjectMissing,
     ResponseTooLarge,
     RollbackDetected,
@@ -437,6 +439,24 @@ def test_cosigners_are_reported_and_a_missing_one_is_a_warning(sim: SimulatedLog
         ("witness.example/w2", "missing", None),
     ]
     assert len(report.warnings) == 1 and "witness.example/w2" in report.warnings[0]
+
+
+def test_a_required_cosignature_that_is_missing_fails_and_nothing_is_remembered(
+    sim: SimulatedLog,
+) -> None:
+    w1, v1 = witness("witness.example/w1")
+    _, v2 = witness("witness.example/w2")
+    sim.append(entries(0, 10), cosigners=(w1,))
+    assert sim.monitor(cosigners=(v1, v2), options=MonitorOptions(min_cosignatures=1)).run()
+    state = MemoryMonitorState()
+    strict = sim.monitor(
+        cosigners=(v1, v2), state=state, options=MonitorOptions(min_cosignatures=2)
+    )
+    with pytest.raises(NotEnoughCosignatures, match="1 witness cosignature"):
+        strict.run()
+    assert state.load() is None
+    with pytest.raises(InvalidInput, match="only 2 cosigner keys"):
+        sim.monitor(cosigners=(v1, v2), options=MonitorOptions(min_cosignatures=3))
 
 
 def test_cosigner_signing_with_another_key_is_a_warning(sim: SimulatedLog) -> None:

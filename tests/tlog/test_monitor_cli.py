@@ -106,6 +106,16 @@ def test_missing_cosigner_is_a_warning_not_a_failure(sim: SimulatedLog) -> None:
     assert "missing" in out and "did not cosign" in err
 
 
+def test_a_required_cosigner_that_is_missing_exits_3(sim: SimulatedLog) -> None:
+    sim.append(entries(0, 10))
+    _, witness = generate_key("witness.example/w1", cosignature=True)
+    key = sim.verifier.to_key()
+    code, _, err = monitor(
+        str(sim.store.root), "--key", key, "--cosigner", witness, "--min-cosignatures", "1"
+    )
+    assert code == 3 and "0 witness cosignature(s), 1 required" in err.replace("\n", " ")
+
+
 def test_wrong_key_exits_3_and_a_malformed_key_exits_1(sim: SimulatedLog) -> None:
     sim.append(entries(0, 10))
     _, other = generate_key("example.com/log")

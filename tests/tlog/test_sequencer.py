@@ -11,9 +11,9 @@ import pytest
 from clearroom.blobs import LocalObjectStore
 from clearroom.tlog.bundles import read_entries
 from clearroom.tlog.checkpoint import open_checkpoint
-from clearroom.tlog.errors import EntryTooLarge
+from clearroom.tlog.errors import EntryTooLarge, NotEnoughCosignatures
 from clearroom.tlog.merkle import consistency_proof, verify_consistency
-from clearroom.tlog.note import generate_key, parse_signer_key
+from clearroom.tlog.note import generate_key, parse_signer_key, parse_verifier_key
 from clearroom.tlog.receipt import Receipt, verify_receipt
 from clearroom.tlog.sequencer import LogLocked, Pushback, Sequencer, SequencerOptions
 from clearroom.tlog.tiles import TileReader
@@ -136,3 +136,13 @@ def test_the_cosign_hook_decides_what_is_published(tmp_path, signer):
     assert seen and published == seen[-1] + "— witness.test/w AAAAAAAA\n".encode()
     assert objects.get("checkpoint") == published
     open_checkpoint(published, signer.verifier())  # a cosignature by an unknown key is ignored
+
+
+def test_a_receipt_can_require_witness_cosignatures(log, signer):
+    log.add(b"fact")
+    receipt = log.receipt(0, timeout=10)
+    _, witness_vkey = generate_key("witness.test/w1", cosignature=True)
+    witness = parse_verifier_key(witness_vkey)
+    verify_receipt(receipt, b"fact", signer.verifier(), cosigners=[witness])
+    with pytest.raises(NotEnoughCosignatures, match="0 witness cosignature"):
+        verify_receipt(receipt, b"fact", signer.verifier(), cosigners=[witness], min_cosignatures=1)

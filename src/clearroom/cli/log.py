@@ -181,6 +181,10 @@ def monitor(
         typer.Option(help="Check again every SECONDS until interrupted.", min=0.1),
     ] = None,
     timeout: Annotated[float, typer.Option(help="HTTP timeout per request, seconds.")] = 30.0,
+    min_cosignatures: Annotated[
+        int,
+        typer.Option(help="Fail unless this many of the --cosigner witnesses cosigned.", min=0),
+    ] = 0,
 ) -> None:
     """Verify a log and remember what was verified.
 
@@ -189,18 +193,29 @@ def monitor(
     be checked, 3 with the evidence if the log is wrong."""
     from clearroom.tlog.client import open_fetcher
     from clearroom.tlog.errors import TlogError
-    from clearroom.tlog.monitor import FileMonitorState, MemoryMonitorState, Monitor
+    from clearroom.tlog.monitor import (
+        FileMonitorState,
+        MemoryMonitorState,
+        Monitor,
+        MonitorOptions,
+    )
 
     out, err = Console(), Console(stderr=True)
     try:
         verifier = load_verifier(key)
         witnesses = [load_verifier(c, "--cosigner") for c in cosigner or []]
+        options = MonitorOptions(min_cosignatures=min_cosignatures)
         fetcher = open_fetcher(_served_part(url), timeout=timeout)
     except TlogError as exc:
         _fail(exc, out, err, as_json)
     saved = MemoryMonitorState() if state is None else FileMonitorState(state)
     with fetcher:
-        checker = Monitor(fetcher, verifier, origin=origin, cosigners=witnesses, state=saved)
+        try:
+            checker = Monitor(
+                fetcher, verifier, origin=origin, cosigners=witnesses, state=saved, options=options
+            )
+        except TlogError as exc:
+            _fail(exc, out, err, as_json)
         run_checks(checker, url, out=out, err=err, as_json=as_json, watch=watch)
 
 

@@ -146,6 +146,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Expected origin (default: key name).")
         ] = None,
         cosigner: Annotated[list[str] | None, typer.Option(help="Witness verifier keys.")] = None,
+        min_cosignatures: Annotated[
+            int, typer.Option(help="Fail unless this many of the --cosigner keys cosigned.", min=0)
+        ] = 0,
     ) -> None:
         """Verify a receipt offline: the checkpoint's signature, then the entry's inclusion."""
         from clearroom.tlog.note import CosignatureVerifier, parse_verifier_key
@@ -158,6 +161,7 @@ def register(app: typer.Typer) -> None:
             parse_verifier_key(key),
             origin=origin,
             cosigners=cosigners,
+            min_cosignatures=min_cosignatures,
         )
         console.print(
             f"[green]verified[/]: {entry} is in {checkpoint.origin} at size {checkpoint.size}"

@@ -40,6 +40,7 @@ from clearroom.tlog.errors import (
     InvalidMonitorState,
     InvalidProof,
     InvalidSignature,
+    NotEnoughCosignatures,
     RollbackDetected,
     RootMismatch,
     SplitView,
@@ -81,10 +82,15 @@ class MonitorOptions:
 
     fetch_workers: int | None = None
     limits: FetchLimits = field(default_factory=FetchLimits)
+    min_cosignatures: int = 0
+    """Fewer verified cosignatures by the configured cosigners fail the run
+    (:class:`NotEnoughCosignatures`) instead of only warning."""
 
     def __post_init__(self) -> None:
         if self.fetch_workers is not None and not 1 <= self.fetch_workers <= 64:
             raise InvalidInput(f"tlog: fetch_workers must be 1..64, not {self.fetch_workers}")
+        if self.min_cosignatures < 0:
+            raise InvalidInput("tlog: min_cosignatures must not be negative")
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,11 @@ class Monitor:
         self._cosigners = tuple(cosigners)
         self.state: MonitorState = MemoryMonitorState() if state is None else state
         self._options = options or MonitorOptions()
+        if self._options.min_cosignatures > len(self._cosigners):
+            raise InvalidInput(
+                f"tlog: {self._options.min_cosignatures} cosignatures required but only"
+                f" {len(self._cosigners)} cosigner keys given"
+            )
         workers = self._options.fetch_workers
         self._workers = workers or (8 if isinstance(fetcher, HttpFetcher) else 1)
 
@@ -303,6 +314,8 @@ class Monitor:
             else:
                 statuses.append(CosignerStatus(cosigner.name, cosigner.key_id, "missing"))
                 warnings.append(f"tlog: cosigner {key} did not cosign this checkpoint")
+        if len(verified) < self._options.min_cosignatures:
+            raise NotEnoughCosignatures(len(verified), self._options.min_cosignatures, {})
         return checkpoint, tuple(statuses), tuple(warnings)
 
     def _audit(self, client: TileClient, checkpoint: Checkpoint, start: int) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clearroom.tlog.checkpoint import Checkpoint, Cosignature, open_checkpoint
-from clearroom.tlog.errors import InvalidProof
+from clearroom.tlog.errors import InvalidProof, NotEnoughCosignatures
 from clearroom.tlog.hashing import HASH_SIZE, leaf_hash
 from clearroom.tlog.merkle import verify_inclusion
 from clearroom.tlog.note import NoteVerifier
@@ -75,12 +75,16 @@ def verify_receipt(
     *,
     origin: str | None = None,
     cosigners: Sequence[NoteVerifier] = (),
+    min_cosignatures: int = 0,
 ) -> tuple[Checkpoint, tuple[Cosignature, ...]]:
     """Check that ``entry`` is at ``receipt.index`` in the tree the signed checkpoint commits
-    to. Returns the checkpoint and the cosignatures that verified; raises on anything else."""
+    to, cosigned by at least ``min_cosignatures`` of ``cosigners``. Returns the checkpoint and
+    the cosignatures that verified; raises on anything else."""
     checkpoint, cosignatures = open_checkpoint(
         receipt.checkpoint, log_verifier, origin=origin, cosigners=cosigners
     )
+    if len(cosignatures) < min_cosignatures:
+        raise NotEnoughCosignatures(len(cosignatures), min_cosignatures, {})
     verify_inclusion(
         leaf_hash(entry), receipt.index, checkpoint.size, list(receipt.proof), checkpoint.root_hash
     )
