@@ -193,3 +193,30 @@ def test_a_web_machine_publishes_the_configured_key_and_the_writer_must_hold_it(
     assert not own_log.effective_tlog_key_file.exists()  # no private key was needed
     with pytest.raises(ClearroomError, match="not the one tlog_verifier_key names"):
         identity.load_signer(settings.CONFIG)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_required_witness_that_is_down_holds_checkpoints_back_and_stop_still_ends(
+    world, own_log, settings
+):
+    from tests.cli.test_demo_and_serve import _free_port
+
+    _, vkey = generate_key("witness.test/down", cosignature=True)
+    settings.CONFIG = dataclasses.replace(
+        settings.CONFIG,
+        tlog_witnesses=(f"http://127.0.0.1:{_free_port()} {vkey}",),
+        tlog_min_cosignatures=1,
+    )
+    identity.witnesses.cache_clear()
+    keeper = LogKeeper(poll_seconds=0.05).start()
+    try:
+        _publish(world)
+        deadline = time.monotonic() + 30
+        while LogEntry.objects.filter(index__isnull=True).exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert log.log_state() is None  # sequenced and durable, but not published unwitnessed
+    finally:
+        keeper.stop(timeout=20)
+    assert not keeper._thread.is_alive()  # it did not hang waiting for the witness

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import time
+import threading
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -264,7 +264,8 @@ class CheckpointCosigner:
     With fewer than ``min_cosignatures`` it waits ``retry_wait`` seconds and asks again: a log
     whose policy demands witnesses never publishes an unwitnessed checkpoint; meanwhile the
     backlog grows and submitters get pushback. With the default of 0, unreachable witnesses
-    are logged and the checkpoint is published with whatever cosignatures came back."""
+    are logged and the checkpoint is published with whatever cosignatures came back. Setting
+    ``stopping`` ends the wait with :class:`TlogError` (the checkpoint is not published)."""
 
     def __init__(
         self,
@@ -274,8 +275,10 @@ class CheckpointCosigner:
         min_cosignatures: int = 0,
         timeout: float = DEFAULT_TIMEOUT,
         retry_wait: float = 5.0,
+        stopping: threading.Event | None = None,
     ) -> None:
         self._witnesses = list(witnesses)
+        self._stopping = stopping or threading.Event()
         self._tiles = tiles
         self._min = min_cosignatures
         self._timeout = timeout
@@ -301,4 +304,5 @@ class CheckpointCosigner:
                 )
             except NotEnoughCosignatures as exc:
                 _log.warning("%s; asking again in %.0f s", exc, self._retry_wait)
-                time.sleep(self._retry_wait)
+                if self._stopping.wait(self._retry_wait):
+                    raise TlogError("tlog: stopped while waiting for witnesses") from exc

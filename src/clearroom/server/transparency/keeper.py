@@ -96,7 +96,10 @@ class LogKeeper:
         config = settings.CONFIG
         if self._cosigner is None and witnesses():
             self._cosigner = CheckpointCosigner(
-                witnesses(), public_files(), min_cosignatures=config.tlog_min_cosignatures
+                witnesses(),
+                public_files(),
+                min_cosignatures=config.tlog_min_cosignatures,
+                stopping=self._stopping,
             )
         try:
             return Sequencer(
