@@ -31,6 +31,7 @@ def own_log(settings, tmp_path):
     """A fresh transparency log (key, sequence database, public tiles) for this test."""
     import dataclasses
 
+    from clearroom.server.attestations import centre
     from clearroom.server.transparency import identity
 
     settings.CONFIG = dataclasses.replace(
@@ -40,10 +41,17 @@ def own_log(settings, tmp_path):
         tlog_tiles_url="",
         tlog_origin="",
         tlog_verifier_key="",
+        attest_key="",
         tlog_witnesses=(),
         tlog_min_cosignatures=0,
     )
-    caches = (identity.signer, identity.verifier, identity.public_files, identity.witnesses)
+    caches = (
+        identity.signer,
+        identity.verifier,
+        identity.public_files,
+        identity.witnesses,
+        centre.centre_signer,
+    )
     for cached in caches:
         cached.cache_clear()
     yield settings.CONFIG

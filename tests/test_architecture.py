@@ -12,9 +12,11 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "clearroom"
 CORES = [
+    "attest",
     "blobs",
     "sbom",
-]  # tlog, attest, sbom, vulns, firmware, rebuild, standards join as they land
+    "tlog",
+]  # vulns, firmware, rebuild, standards join as they land
 FORBIDDEN = (
     "django",
     "ninja",

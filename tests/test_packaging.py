@@ -15,6 +15,7 @@ DISTRIBUTIONS = {
     "prometheus_client": "prometheus-client",
     "ninja": "django-ninja",
     "yaml": "pyyaml",
+    "pkcs11": "python-pkcs11",
 }
 
 

@@ -192,6 +192,18 @@ def demo(
         run(host=host, port=port, workers=1, threads=8, run_jobs=True)
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def verify(ctx: typer.Context) -> None:
+    """Verify an artifact offline against its release bundle and a trust policy
+    (`clearroom verify --help` for the options)."""
+    from clearroom.cli.verify import main as run
+
+    raise typer.Exit(run(ctx.args))
+
+
 def _register_sub_apps() -> None:
     from clearroom.cli import log, log_tools, witness
 

@@ -64,6 +64,9 @@ class Config:
     sqlite_busy_timeout_ms: int = 5000
     log_format: str = "json"
     log_level: str = "INFO"
+    attest_key: str = ""
+    """The centre's attestation key: empty for ``data_dir/attest.pem`` (Ed25519, generated on
+    first use, mode 0600), a path to a PEM key, or a ``pkcs11:`` URI (RFC 7512) for an HSM."""
     tlog_origin: str = ""
     """The transparency log's name. Empty: the name in the key file, or ``<base_url host>/log``
     when the key is first generated. It can never change once the log has entries."""

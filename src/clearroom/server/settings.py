@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "clearroom.server.catalog",
     "clearroom.server.audit",
     "clearroom.server.transparency",
+    "clearroom.server.attestations",
     "clearroom.server.portal",
     "clearroom.jobs",
 ]

@@ -15,6 +15,11 @@ and ``time`` (UTC, ``YYYY-MM-DDTHH:MM:SSZ``). The types, documented in docs/VERI
 ``clearroom.dev/artifact/v1`` and ``clearroom.dev/document/v1``
     ``release``, ``sha256``, ``size``, ``media_type``, ``confidentiality``, and ``name`` for
     public files (a confidential file's name is not made public); documents add ``kind``.
+``clearroom.dev/attestation/v1``
+    A signed statement (DSSE envelope) the centre accepted: ``organisation``, ``envelope_sha256``
+    (SHA-256 of the envelope's canonical JSON), ``payload_type``, ``predicate_type``,
+    ``subjects`` [{name, sha256}], ``signers`` [keyid] and, when it is about one, ``release``.
+    Key registrations and revocations are attestations too (``predicate_type`` key-event).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from clearroom.tlog.errors import InvalidInput
 RELEASE = "clearroom.dev/release/v1"
 ARTIFACT = "clearroom.dev/artifact/v1"
 DOCUMENT = "clearroom.dev/document/v1"
-FACT_TYPES = (RELEASE, ARTIFACT, DOCUMENT)
+ATTESTATION = "clearroom.dev/attestation/v1"
+FACT_TYPES = (RELEASE, ARTIFACT, DOCUMENT, ATTESTATION)
 
 _COMMON = {"fact": str, "id": str, "time": str}
 _FILE = {"release": dict, "sha256": str, "size": int, "media_type": str, "confidentiality": str}
@@ -39,6 +45,15 @@ _REQUIRED: dict[str, dict[str, type]] = {
     RELEASE: {**_COMMON, "release": dict, "state": str, "files": list},
     ARTIFACT: {**_COMMON, **_FILE},
     DOCUMENT: {**_COMMON, **_FILE, "kind": str},
+    ATTESTATION: {
+        **_COMMON,
+        "organisation": str,
+        "envelope_sha256": str,
+        "payload_type": str,
+        "predicate_type": str,
+        "subjects": list,
+        "signers": list,
+    },
 }
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -92,8 +107,9 @@ def parse_fact(entry: bytes) -> dict[str, Any]:
             raise InvalidInput(f"tlog: {value['fact']} entry needs {key!r} ({kind.__name__})")
     if not _TIME.fullmatch(value["time"]):
         raise InvalidInput("tlog: entry time must be UTC, YYYY-MM-DDTHH:MM:SSZ")
-    if "sha256" in value and not _SHA256.fullmatch(value["sha256"]):
-        raise InvalidInput("tlog: entry sha256 must be 64 lower-case hex digits")
+    for key in ("sha256", "envelope_sha256"):
+        if key in value and not _SHA256.fullmatch(value[key]):
+            raise InvalidInput(f"tlog: entry {key} must be 64 lower-case hex digits")
     if canonical_json(value) != entry:
         raise InvalidInput("tlog: entry is not in canonical JSON form (RFC 8785)")
     return value

@@ -4,7 +4,7 @@
 from ninja import NinjaAPI
 
 from clearroom import __version__
-from clearroom.server.api import catalog, files, log, problems
+from clearroom.server.api import attestations, catalog, files, log, problems
 
 api = NinjaAPI(
     title="Clearroom API",
@@ -21,5 +21,6 @@ problems.install(api)
 api.add_router("", catalog.router)
 api.add_router("", files.router)
 api.add_router("", log.router)
+api.add_router("", attestations.router)
 
 __all__ = ["api"]

@@ -17,6 +17,8 @@ class Permission(StrEnum):
     """Publish or withdraw a release."""
     CONFIDENTIAL_READ = "confidential:read"
     """Download confidential artifacts and documents."""
+    KEYS_MANAGE = "keys:manage"
+    """Register the organisation's signing keys (the centre countersigns) and revoke them."""
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {

@@ -15,6 +15,7 @@ from django.utils import timezone
 from clearroom.blobs import BlobInfo
 from clearroom.jobs import enqueue
 from clearroom.server.accounts.models import Organisation
+from clearroom.server.attestations import services as attestations
 from clearroom.server.audit import services as audit
 from clearroom.server.authz import Actor, Permission, may_read_file, visible_releases
 from clearroom.server.catalog.models import (
@@ -134,8 +135,8 @@ def create_release(
 
 def publish_release(actor: Actor, release: Release) -> Release:
     """Draft → published. A release needs at least one artifact; once published its files are
-    fixed (a new version is a new release). The release and each file become log facts in the
-    same transaction."""
+    fixed (a new version is a new release). The release, each file and each signed statement
+    about it become log facts in the same transaction; a signed manifest must match the files."""
     _require(actor, Permission.RELEASE_PUBLISH, release.product.vendor, release.product)
     with transaction.atomic():
         locked = Release.objects.select_for_update().get(pk=release.pk)
@@ -143,11 +144,13 @@ def publish_release(actor: Actor, release: Release) -> Release:
             raise Conflict(f"release is {locked.state}; only a draft can be published")
         if not locked.artifacts.exists():
             raise Conflict("release has no artifacts; upload at least one before publishing")
-        log.check_capacity(1 + locked.artifacts.count() + locked.documents.count())
+        statements = locked.attestations.filter(log_entry__isnull=True).count()
+        log.check_capacity(1 + locked.artifacts.count() + locked.documents.count() + statements)
         locked.state = Release.State.PUBLISHED
         locked.published_at = timezone.now()
         locked.save(update_fields=["state", "published_at"])
         log.record_publication(locked)
+        attestations.on_publish(locked)
     return locked
 
 

@@ -19,6 +19,7 @@ PERMISSION_HELP: dict[Permission, str] = {
     Permission.RELEASE_WRITE: "create draft releases and upload their artifacts and documents",
     Permission.RELEASE_PUBLISH: "publish or withdraw a release",
     Permission.CONFIDENTIAL_READ: "download confidential artifacts and documents",
+    Permission.KEYS_MANAGE: "register and revoke the organisation's signing keys",
 }
 
 

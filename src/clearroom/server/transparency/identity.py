@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from functools import cache
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -15,6 +11,7 @@ from django.conf import settings
 from clearroom.blobs import ObjectStore, open_object_store
 from clearroom.errors import ClearroomError
 from clearroom.server.config import Config, parse_witness
+from clearroom.server.keyfiles import create_once
 from clearroom.tlog.note import (
     CosignatureSigner,
     Signer,
@@ -37,7 +34,7 @@ def load_signer(config: Config) -> Signer:
     path = config.effective_tlog_key_file
     if not path.exists():
         signer_key, _ = generate_key(config.tlog_origin or default_origin(config))
-        _create_once(path, signer_key + "\n")
+        create_once(path, (signer_key + "\n").encode())
     try:
         signer = parse_signer_key(path.read_text().strip())
     except OSError as exc:
@@ -56,22 +53,6 @@ def load_signer(config: Config) -> Signer:
             " tlog_key_file at the key made for that origin)"
         )
     return signer
-
-
-def _create_once(path: Path, text: str) -> None:
-    """Write ``path`` (mode 0600) unless it exists; a concurrent reader never sees it half
-    written, and of two racing processes exactly one key wins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        Path(temporary).unlink()
 
 
 @cache

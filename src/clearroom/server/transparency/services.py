@@ -60,6 +60,27 @@ def _file_fact(stored: StoredFile) -> tuple[str, dict[str, object]]:
 def _add(fact: str, release: Release, fields: dict[str, object], **links: object) -> LogEntry:
     fact_id, entry = facts.make_fact(fact, timezone.now(), **fields)
     subject = fields.get("sha256", "")
+    return record_entry(
+        fact,
+        fact_id,
+        entry,
+        release=release,
+        subject_sha256=subject if isinstance(subject, str) else "",
+        **links,
+    )
+
+
+def record_entry(
+    fact: str,
+    fact_id: str,
+    entry: bytes,
+    *,
+    release: Release | None = None,
+    subject_sha256: str = "",
+    **links: object,
+) -> LogEntry:
+    """Put a fact built elsewhere (e.g. a signed statement's entry, :mod:`clearroom.attest`)
+    in the outbox. Call inside the transaction of the change it states."""
     row = LogEntry.objects.create(
         fact=fact,
         fact_id=fact_id,
@@ -67,7 +88,7 @@ def _add(fact: str, release: Release, fields: dict[str, object], **links: object
         entry_sha256=hashlib.sha256(entry).hexdigest(),
         leaf_hash=leaf_hash(entry).hex(),
         release=release,
-        subject_sha256=subject if isinstance(subject, str) else "",
+        subject_sha256=subject_sha256,
         **links,
     )
     transaction.on_commit(new_facts.set)

@@ -1,0 +1,151 @@
+"""The release bundle: one self-contained JSON file holding everything needed to verify a
+release offline — its signed statements, the vendor's key events, and for each the exact log
+entry and its receipt (inclusion proof and signed checkpoint, with witness cosignatures).
+
+Format (``mediaType`` ``application/vnd.clearroom.bundle.v1+json``; specified for
+re-implementers in docs/VERIFYING.md)::
+
+    {
+      "mediaType": "application/vnd.clearroom.bundle.v1+json",
+      "release": {"vendor": "acme", "product": "router", "version": "2.4.1"},
+      "attestations": [ITEM, ...],   # release manifest, provenance, VSAs, claims
+      "keyEvents": [ITEM, ...],      # the vendor's key history, in log order
+      "consistency": {"fromSize": M, "toSize": N, "proof": ["base64", ...]}   # optional
+    }
+    ITEM = {"envelope": DSSE-JSON-OBJECT, "entry": "base64 of the log entry",
+            "receipt": "c2sp.org/tlog-proof@v1 text"}
+
+Every receipt in a bundle is against the same checkpoint. ``consistency`` proves that
+checkpoint extends an older one the reader has seen (the server adds it when asked with
+``?since=M``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from clearroom.attest.dsse import Envelope
+from clearroom.attest.errors import AttestError, EnvelopeError
+from clearroom.tlog.errors import TlogError
+from clearroom.tlog.receipt import Receipt
+
+MEDIA_TYPE = "application/vnd.clearroom.bundle.v1+json"
+MAX_BUNDLE_BYTES = 64 << 20
+
+
+class BundleError(AttestError):
+    """The bundle is not a well-formed Clearroom bundle v1."""
+
+
+@dataclass(frozen=True)
+class BundleItem:
+    envelope: Envelope
+    entry: bytes
+    receipt: Receipt
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "envelope": json.loads(self.envelope.to_json()),
+            "entry": base64.b64encode(self.entry).decode(),
+            "receipt": self.receipt.to_text(),
+        }
+
+
+@dataclass(frozen=True)
+class Consistency:
+    from_size: int
+    to_size: int
+    proof: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    release: dict[str, str]
+    attestations: tuple[BundleItem, ...]
+    key_events: tuple[BundleItem, ...] = ()
+    consistency: Consistency | None = None
+
+    @property
+    def checkpoint(self) -> bytes:
+        """The signed checkpoint every receipt of the bundle is against."""
+        return self.attestations[0].receipt.checkpoint
+
+    def to_json(self) -> bytes:
+        doc: dict[str, Any] = {
+            "mediaType": MEDIA_TYPE,
+            "release": self.release,
+            "attestations": [i.to_dict() for i in self.attestations],
+            "keyEvents": [i.to_dict() for i in self.key_events],
+        }
+        if self.consistency is not None:
+            doc["consistency"] = {
+                "fromSize": self.consistency.from_size,
+                "toSize": self.consistency.to_size,
+                "proof": [base64.b64encode(h).decode() for h in self.consistency.proof],
+            }
+        return json.dumps(doc, indent=1, sort_keys=True).encode()
+
+    @classmethod
+    def parse(cls, data: bytes) -> Bundle:
+        if len(data) > MAX_BUNDLE_BYTES:
+            raise BundleError(f"bundle: larger than {MAX_BUNDLE_BYTES} bytes")
+        try:
+            doc = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BundleError(f"bundle: not JSON ({exc.__class__.__name__}: {exc})") from None
+        if not isinstance(doc, dict) or doc.get("mediaType") != MEDIA_TYPE:
+            raise BundleError(f"bundle: mediaType is not {MEDIA_TYPE}")
+        release = doc.get("release")
+        if not isinstance(release, dict) or not all(
+            isinstance(release.get(k), str) for k in ("vendor", "product", "version")
+        ):
+            raise BundleError("bundle: 'release' needs vendor, product and version")
+        attestations = _items(doc.get("attestations"), "attestations")
+        if not attestations:
+            raise BundleError("bundle: it holds no attestations")
+        key_events = _items(doc.get("keyEvents", []), "keyEvents")
+        checkpoints = {i.receipt.checkpoint for i in (*attestations, *key_events)}
+        if len(checkpoints) != 1:
+            raise BundleError("bundle: its receipts are not all against one checkpoint")
+        consistency = _consistency(doc.get("consistency"))
+        return cls(
+            {k: release[k] for k in ("vendor", "product", "version")},
+            attestations,
+            key_events,
+            consistency,
+        )
+
+
+def _items(raw: Any, what: str) -> tuple[BundleItem, ...]:
+    if not isinstance(raw, list):
+        raise BundleError(f"bundle: '{what}' is not a list")
+    items = []
+    for n, item in enumerate(raw):
+        where = f"bundle: {what}[{n}]"
+        if not isinstance(item, dict):
+            raise BundleError(f"{where} is not an object")
+        try:
+            envelope = Envelope.from_dict(item.get("envelope"))
+            entry = base64.b64decode(str(item.get("entry", "")), validate=True)
+            receipt = Receipt.parse(str(item.get("receipt", "")))
+        except (EnvelopeError, TlogError, binascii.Error, ValueError) as exc:
+            raise BundleError(f"{where}: {exc}") from None
+        items.append(BundleItem(envelope, entry, receipt))
+    return tuple(items)
+
+
+def _consistency(raw: Any) -> Consistency | None:
+    if raw is None:
+        return None
+    try:
+        proof = tuple(base64.b64decode(h, validate=True) for h in raw["proof"])
+        from_size, to_size = int(raw["fromSize"]), int(raw["toSize"])
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise BundleError(
+            "bundle: 'consistency' needs fromSize, toSize and a base64 proof"
+        ) from None
+    return Consistency(from_size, to_size, proof)

@@ -1,0 +1,91 @@
+"""Clearroom's predicates — what a signed Statement may claim — as typed builders and
+validators: the release manifest, SLSA provenance and VSA, generic claims.
+
+Validators raise :class:`~clearroom.attest.errors.StatementError` naming the bad field by its
+path (``"slsa vsa: predicate.policy.uri is required"``). :func:`validate_statement` picks the
+validator from the predicate type.
+
+Example::
+
+    statement = Statement.parse(verified_payload)
+    validate_statement(statement)
+    if statement.predicate_type == RELEASE_MANIFEST:
+        manifest = ReleaseManifest.from_statement(statement)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from clearroom.attest.errors import StatementError
+from clearroom.attest.predicates.claim import make_claim, validate_claim
+from clearroom.attest.predicates.manifest import (
+    FILE_KINDS,
+    FileKind,
+    ManifestFile,
+    ReleaseManifest,
+    release_manifest_schema,
+)
+from clearroom.attest.predicates.slsa import (
+    VERIFIED_PROPERTIES,
+    VerificationResult,
+    make_vsa,
+    validate_provenance,
+    validate_vsa,
+)
+from clearroom.attest.predicates.types import (
+    CLAIM,
+    KEY_EVENT,
+    RELEASE_MANIFEST,
+    SLSA_PROVENANCE,
+    SLSA_VSA,
+)
+from clearroom.attest.statement import Statement
+
+__all__ = [
+    "CLAIM",
+    "FILE_KINDS",
+    "KEY_EVENT",
+    "RELEASE_MANIFEST",
+    "SLSA_PROVENANCE",
+    "SLSA_VSA",
+    "VERIFIED_PROPERTIES",
+    "FileKind",
+    "ManifestFile",
+    "ReleaseManifest",
+    "VerificationResult",
+    "make_claim",
+    "make_vsa",
+    "release_manifest_schema",
+    "validate_claim",
+    "validate_provenance",
+    "validate_statement",
+    "validate_vsa",
+]
+
+
+def _key_event(statement: Statement) -> object:
+    # The key registry owns this predicate, and imports this package: import it late.
+    from clearroom.attest.registry import KeyEvent
+
+    return KeyEvent.from_statement(statement)
+
+
+_VALIDATORS: dict[str, Callable[[Statement], object]] = {
+    RELEASE_MANIFEST: ReleaseManifest.from_statement,
+    SLSA_PROVENANCE: lambda s: validate_provenance(s.predicate),
+    SLSA_VSA: lambda s: validate_vsa(s.predicate),
+    CLAIM: lambda s: validate_claim(s.predicate),
+    KEY_EVENT: _key_event,
+}
+
+
+def validate_statement(statement: Statement) -> None:
+    """Check the predicate of ``statement`` against its type; unknown types are refused."""
+    validate = _VALIDATORS.get(statement.predicate_type)
+    if validate is None:
+        raise StatementError(
+            f"in-toto: unknown predicateType {statement.predicate_type!r}; known: "
+            f"{', '.join(sorted(_VALIDATORS))}"
+        )
+    validate(statement)

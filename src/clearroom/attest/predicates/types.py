@@ -1,0 +1,9 @@
+"""The predicate types Clearroom writes and reads (the ``predicateType`` of a Statement)."""
+
+from __future__ import annotations
+
+RELEASE_MANIFEST = "https://clearroom.dev/release-manifest/v1"
+SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
+SLSA_VSA = "https://slsa.dev/verification_summary/v1"
+CLAIM = "https://clearroom.dev/claim/v1"
+KEY_EVENT = "https://clearroom.dev/key-event/v1"

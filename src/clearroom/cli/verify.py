@@ -1,0 +1,145 @@
+"""``clearroom verify ARTIFACT --bundle B --policy P``: the offline verifier's command.
+
+Why argparse and not Typer: a verifier runs in scripts and on every download, so start-up to
+verdict must stay under 300 ms, interpreter included. This module imports the attest core
+(``cryptography`` and the standard library), and Rich only to draw the verdict table; the
+``clearroom`` entry point hands ``verify`` straight here before loading anything else.
+
+Exit codes: 0 verified; 1 usage (missing file, unreachable server); 2 malformed bundle or
+policy; 10 digest; 11 signature; 12 key validity; 13 log inclusion; 14 checkpoint;
+15 consistency (rollback, split view); 16 witnesses; 17 policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from clearroom.attest.bundle import Bundle, BundleError
+from clearroom.attest.policy import Policy, PolicyError
+from clearroom.attest.seen import SeenCheckpoints
+from clearroom.attest.verify import Failure, Verdict, sha256_file, verify
+from clearroom.tlog.checkpoint import Checkpoint
+
+ONLINE_TIMEOUT = 30
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "clearroom" / "verify"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clearroom verify",
+        description="Verify an artifact offline against its release bundle and a trust policy.",
+    )
+    parser.add_argument("artifact", type=Path, help="the file to verify")
+    parser.add_argument("--bundle", type=Path, help="the release bundle (JSON)")
+    parser.add_argument("--policy", type=Path, required=True, help="the trust policy (TOML/JSON)")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help=f"checkpoints seen before (default {default_state_dir()})",
+    )
+    parser.add_argument("--no-state", action="store_true", help="do not check or keep state")
+    parser.add_argument("--online", metavar="URL", help="fetch a fresh bundle from this centre")
+    parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    return parser
+
+
+class _Usage(Exception):
+    def __init__(self, failure: Failure, message: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+def _fetch_bundle(url: str, digest: str, seen: SeenCheckpoints | None, origin: str) -> bytes:
+    query = {"sha256": digest}
+    note = seen.load(origin) if seen else None
+    if note is not None:
+        try:
+            text = note.decode()
+            query["since"] = str(Checkpoint.parse(text[: text.index("\n\n") + 1]).size)
+        except (ValueError, UnicodeDecodeError):
+            pass  # the verifier reports a bad remembered checkpoint itself
+    target = f"{url.rstrip('/')}/api/bundles?{urllib.parse.urlencode(query)}"
+    try:
+        with urllib.request.urlopen(target, timeout=ONLINE_TIMEOUT) as response:  # noqa: S310
+            return bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        raise _Usage(Failure.USAGE, f"{target}: {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise _Usage(Failure.USAGE, f"cannot reach {url}: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> tuple[Verdict | None, str | None, Failure | None]:
+    """The verdict, or (None, why, failure class) when verification could not start."""
+    try:
+        if not args.artifact.is_file():
+            raise _Usage(Failure.USAGE, f"{args.artifact} is not a file")
+        policy = Policy.load(args.policy)
+        seen = None if args.no_state else SeenCheckpoints(args.state or default_state_dir())
+        digest = sha256_file(args.artifact)
+        if args.online:
+            data = _fetch_bundle(args.online, digest, seen, policy.origin)
+        elif args.bundle is None:
+            raise _Usage(Failure.USAGE, "give --bundle FILE, or --online URL to fetch one")
+        else:
+            try:
+                data = args.bundle.read_bytes()
+            except OSError as exc:
+                raise _Usage(Failure.USAGE, f"cannot read {args.bundle}: {exc.strerror}") from None
+        bundle = Bundle.parse(data)
+    except (BundleError, PolicyError) as exc:
+        return None, str(exc), Failure.BUNDLE
+    except _Usage as exc:
+        return None, str(exc), exc.failure
+    return verify(digest, bundle, policy, seen), None, None
+
+
+def _print_table(verdict: Verdict, artifact: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    if verdict.ok:
+        title = f"[bold green]VERIFIED[/] {artifact.name} is {verdict.artifact_name}"
+    else:
+        reason = verdict.failure.name.lower() if verdict.failure else ""
+        title = f"[bold red]NOT VERIFIED[/] ({reason}) {artifact.name}"
+    table = Table(title=title, title_justify="left")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    for check in verdict.checks:
+        table.add_row(check.name, "[green]ok[/]" if check.ok else "[red]FAILED[/]", check.detail)
+    Console().print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    verdict, error, failure = run(args)
+    if verdict is None:
+        assert failure is not None
+        if args.json:
+            doc = {"verified": False, "failure": failure.name.lower(), "error": error}
+            sys.stdout.write(json.dumps(doc) + "\n")
+        else:
+            sys.stderr.write(f"error: {error}\n")
+        return int(failure)
+    if args.json:
+        sys.stdout.write(json.dumps(verdict.to_dict(), indent=2) + "\n")
+    else:
+        _print_table(verdict, args.artifact)
+    return 0 if verdict.ok else int(verdict.failure or Failure.USAGE)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Release bundles, assembled from what is logged: the release's signed statements and the
+vendor's key events, each with its entry and a receipt against the published checkpoint, and
+a consistency proof from the size the reader saw last (``since``)."""
+
+from __future__ import annotations
+
+from clearroom.attest.bundle import Bundle, BundleItem, Consistency
+from clearroom.attest.dsse import Envelope
+from clearroom.attest.predicates import KEY_EVENT
+from clearroom.server.attestations.models import Attestation
+from clearroom.server.catalog.models import Release
+from clearroom.server.errors import Invalid, NotFound
+from clearroom.server.transparency import services as log
+from clearroom.server.transparency.identity import public_files
+from clearroom.tlog.merkle import consistency_proof
+from clearroom.tlog.tiles import TileReader
+
+
+def release_bundle(release: Release, since: int | None = None) -> Bundle:
+    state = log.log_state()
+    if state is None:
+        raise NotFound("nothing has been logged yet")
+    size = state.checkpoint.size
+    if since is not None and not 0 <= since <= size:
+        raise Invalid(f"since must be between 0 and the log's size {size}")
+
+    def items(rows: object) -> list[BundleItem]:
+        found = []
+        for a in rows:  # type: ignore[attr-defined]
+            receipt = log.receipt(a.log_entry, state)
+            if receipt is not None:
+                entry = bytes(a.log_entry.entry)
+                found.append(BundleItem(Envelope.from_json(bytes(a.envelope)), entry, receipt))
+        return found
+
+    logged = Attestation.objects.select_related("log_entry").filter(
+        log_entry__index__isnull=False, log_entry__index__lt=size
+    )
+    statements = items(logged.filter(release=release).order_by("log_entry__index"))
+    if not statements:
+        raise NotFound(
+            "this release has no signed statement in the log yet (a vendor signs its release"
+            " manifest with `clearroom sign` or `clearroom publish --sign-with`)"
+        )
+    vendor = release.product.vendor
+    key_events = items(
+        logged.filter(organisation=vendor, predicate_type=KEY_EVENT).order_by("log_entry__index")
+    )
+    consistency = None
+    if since is not None and 0 < since < size:
+        proof = consistency_proof(TileReader(public_files(), size), since, size)
+        consistency = Consistency(since, size, tuple(proof))
+    p = release.product
+    return Bundle(
+        {"vendor": p.vendor.slug, "product": p.slug, "version": release.version},
+        tuple(statements),
+        tuple(key_events),
+        consistency,
+    )

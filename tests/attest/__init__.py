@@ -1,0 +1,2 @@
+"""clearroom.attest: keys, DSSE, statements, predicates, and interoperability with other DSSE
+implementations."""

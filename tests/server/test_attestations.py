@@ -1,0 +1,208 @@
+"""Vendors register keys and sign on their side; the centre accepts only what a verifier would
+accept, logs it, and serves release bundles that `clearroom.attest.verify` passes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from datetime import UTC, datetime
+
+import pytest
+from tests.server.conftest import RELEASE, _member, put
+
+from clearroom.attest.bundle import Bundle
+from clearroom.attest.dsse import sign_envelope
+from clearroom.attest.keys import FileSigner
+from clearroom.attest.policy import Policy
+from clearroom.attest.predicates import ManifestFile, ReleaseManifest
+from clearroom.attest.registry import KeyEvent
+from clearroom.attest.statement import PAYLOAD_TYPE
+from clearroom.attest.verify import verify
+from clearroom.server.accounts.models import Membership
+from clearroom.server.attestations.models import Attestation
+from clearroom.server.transparency.models import LogEntry
+
+FIRMWARE = b"firmware 1.0.0"
+SOURCE = b"confidential sources"
+KEYS = "/api/organisations/acme/keys"
+
+
+def _envelope(statement, *signers):
+    return sign_envelope(PAYLOAD_TYPE, statement.to_json(), list(signers)).to_json()
+
+
+def _key_event(key, action="add", organisation="acme", reason=""):
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    return KeyEvent(organisation, action, key.public_key, moment, reason=reason).to_statement()
+
+
+def _manifest(*files, version="1.0.0"):
+    listed = tuple(
+        ManifestFile(name, "artifact", hashlib.sha256(data).hexdigest(), len(data))
+        for name, data in files
+    )
+    return ReleaseManifest("acme", "router", version, listed).to_statement()
+
+
+def _post(client, url, data):
+    return client.post(url, data=data, content_type="application/json")
+
+
+@pytest.fixture
+def owner(world):
+    user = _member("owner", world.vendor, Membership.Role.OWNER)
+    return world.client(world.token_for(user, world.vendor))
+
+
+@pytest.fixture
+def vendor_key(world, owner, own_log):
+    key = FileSigner.generate()
+    response = _post(owner, KEYS, _envelope(_key_event(key), key))
+    assert response.status_code == 201, response.content
+    return key
+
+
+def test_the_first_key_is_vouched_for_by_the_centre_for_an_owner_only(world, owner, own_log):
+    key = FileSigner.generate()
+    maintainer = world.client(world.token)
+    refused = _post(maintainer, KEYS, _envelope(_key_event(key), key))
+    assert refused.status_code == 403 and "keys:manage" in refused.json()["detail"]
+    created = _post(owner, KEYS, _envelope(_key_event(key), key))
+    assert created.status_code == 201
+    body = created.json()
+    assert body["keyid"] == key.public_key.keyid and body["authorised_by"] != key.public_key.keyid
+    assert body["log"]["fact"] == "clearroom.dev/attestation/v1"  # every key event is logged
+    not_possessed = _post(owner, KEYS, _envelope(_key_event(FileSigner.generate()), key))
+    assert (
+        not_possessed.status_code == 422
+        and "did not sign its own" in not_possessed.json()["detail"]
+    )
+
+
+def test_a_rotation_is_signed_by_the_old_key(world, vendor_key):
+    new = FileSigner.generate()
+    maintainer = world.client(world.token)
+    rotated = _post(maintainer, KEYS, _envelope(_key_event(new), new, vendor_key))
+    assert rotated.status_code == 201, rotated.content
+    assert rotated.json()["authorised_by"] == vendor_key.public_key.keyid
+    keys = world.client().get(KEYS).json()
+    assert {k["keyid"] for k in keys} == {vendor_key.public_key.keyid, new.public_key.keyid}
+
+
+@pytest.mark.parametrize(
+    ("statement", "says"),
+    [
+        (lambda key: _key_event(key, organisation="other"), "is for 'other'"),
+        (lambda key: _key_event(key, action="revoke"), "takes an 'add' key event"),
+    ],
+)
+def test_bad_key_events_are_refused(owner, vendor_key, statement, says):
+    key = FileSigner.generate()
+    response = _post(owner, KEYS, _envelope(statement(key), key))
+    assert response.status_code == 422 and says in response.json()["detail"]
+    assert _post(owner, KEYS, b"{not json").status_code == 422
+
+
+def _upload(world, client):
+    assert put(client, "fw.bin", FIRMWARE).status_code == 201
+    assert put(client, "src.tar", SOURCE, query="?confidentiality=confidential").status_code == 201
+
+
+def test_statements_must_be_signed_by_a_registered_key_and_be_about_the_release(world, vendor_key):
+    client = world.client(world.token)
+    _upload(world, client)
+    url = f"{RELEASE}/attestations"
+    stranger = _post(client, url, _envelope(_manifest(("fw.bin", FIRMWARE)), FileSigner.generate()))
+    assert stranger.status_code == 422 and "registered, unrevoked key" in stranger.json()["detail"]
+    other = _post(client, url, _envelope(_manifest(("fw.bin", FIRMWARE), version="9"), vendor_key))
+    assert other.status_code == 422 and "not acme/router@1.0.0" in other.json()["detail"]
+    good = _post(client, url, _envelope(_manifest(("fw.bin", FIRMWARE)), vendor_key))
+    assert good.status_code == 201 and good.json()["log"] is None  # logged when published
+    again = _post(client, url, _envelope(_manifest(("fw.bin", FIRMWARE)), vendor_key))
+    assert again.status_code == 409  # Ed25519 is deterministic: the very same statement
+
+
+def test_a_manifest_that_does_not_match_the_files_blocks_publication(world, vendor_key):
+    client = world.client(world.token)
+    _upload(world, client)
+    url = f"{RELEASE}/attestations"
+    wrong = _manifest(("fw.bin", b"other bytes"))
+    assert _post(client, url, _envelope(wrong, vendor_key)).status_code == 201
+    response = client.post(f"{RELEASE}/publish")
+    assert response.status_code == 409 and "not in the release" in response.json()["detail"]
+    assert client.get(RELEASE).json()["state"] == "draft"
+    leaky = _manifest(("fw.bin", FIRMWARE), ("src.tar", SOURCE))
+    assert _post(client, url, _envelope(leaky, vendor_key)).status_code == 201
+    response = client.post(f"{RELEASE}/publish")
+    assert response.status_code == 409 and "confidential" in response.json()["detail"]
+
+
+def test_the_bundle_of_a_signed_release_verifies_offline(world, vendor_key, log_writer):
+    client = world.client(world.token)
+    _upload(world, client)
+    manifest = _envelope(_manifest(("fw.bin", FIRMWARE)), vendor_key)
+    assert _post(client, f"{RELEASE}/attestations", manifest).status_code == 201
+    assert client.post(f"{RELEASE}/publish").status_code == 200
+    log_writer()
+    assert Attestation.objects.filter(log_entry__index__isnull=False).count() == 2
+
+    anonymous = world.client()
+    policy_text = anonymous.get("/api/organisations/acme/policy").content.decode()
+
+    policy = Policy.from_dict(tomllib.loads(policy_text))
+    digest = hashlib.sha256(FIRMWARE).hexdigest()
+    response = anonymous.get(f"/api/bundles?sha256={digest}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.clearroom.bundle.v1+json"
+    bundle = Bundle.parse(response.content)
+    assert bundle.release == {"vendor": "acme", "product": "router", "version": "1.0.0"}
+    verdict = verify(digest, bundle, policy)
+    assert verdict.ok, verdict.checks
+    assert verdict.artifact_name == "fw.bin"
+    # The same bundle at its release's URL; the confidential archive has no public bundle.
+    assert anonymous.get(f"{RELEASE}/bundle").content == response.content
+    secret = hashlib.sha256(SOURCE).hexdigest()
+    assert anonymous.get(f"/api/bundles?sha256={secret}").status_code == 404
+    assert json.loads(anonymous.get("/api/trust").content)["centre_keys"]
+
+
+def test_a_revoked_key_signs_nothing_more_but_what_it_signed_before_stays_valid(
+    world, owner, vendor_key, log_writer
+):
+    client = world.client(world.token)
+    _upload(world, client)
+    manifest = _envelope(_manifest(("fw.bin", FIRMWARE)), vendor_key)
+    assert _post(client, f"{RELEASE}/attestations", manifest).status_code == 201
+    assert client.post(f"{RELEASE}/publish").status_code == 200
+    revoke = owner.post(
+        f"{KEYS}/{vendor_key.public_key.keyid}/revoke",
+        {"reason": "laptop stolen"},
+        content_type="application/json",
+    )
+    assert revoke.status_code == 200 and revoke.json()["revoked"] is True
+    assert LogEntry.objects.filter(fact="clearroom.dev/attestation/v1").count() == 3
+    client.post("/api/products/acme/router/releases", {"version": "2.0.0"}, "application/json")
+    late = _envelope(_manifest(("fw.bin", FIRMWARE), version="2.0.0"), vendor_key)
+    refused = _post(client, "/api/products/acme/router/releases/2.0.0/attestations", late)
+    assert refused.status_code == 422
+    log_writer()
+
+    policy = Policy.from_dict(
+        tomllib.loads(client.get("/api/organisations/acme/policy").content.decode())
+    )
+    digest = hashlib.sha256(FIRMWARE).hexdigest()
+    bundle = Bundle.parse(world.client().get(f"{RELEASE}/bundle").content)
+    assert len(bundle.key_events) == 2
+    assert verify(digest, bundle, policy).ok  # signed and logged before the revocation
+
+
+def test_a_draft_has_no_bundle_and_an_unsigned_release_says_how_to_sign(world, log_writer):
+    client = world.client(world.token)
+    assert client.get(f"{RELEASE}/bundle").status_code == 404
+    _upload(world, client)
+    client.post(f"{RELEASE}/publish")
+    log_writer()
+    response = client.get(f"{RELEASE}/bundle")
+    assert response.status_code == 404 and "clearroom sign" in response.json()["detail"]
+    assert client.get("/api/bundles?sha256=xyz").status_code == 422
