@@ -86,6 +86,8 @@ class Verdict:
     failure: Failure | None = None
     artifact_sha256: str = ""
     artifact_name: str | None = None
+    release: str | None = None
+    """``vendor/product@version`` of the verified manifest."""
     checkpoint_size: int | None = None
 
     @property
@@ -98,6 +100,7 @@ class Verdict:
             "failure": None if self.failure is None else self.failure.name.lower(),
             "exit_code": 0 if self.failure is None else int(self.failure),
             "artifact": {"sha256": self.artifact_sha256, "name": self.artifact_name},
+            "release": self.release,
             "checkpoint_size": self.checkpoint_size,
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
         }
@@ -318,9 +321,8 @@ def _manifest(state: _State) -> str:
     if named != release:
         raise VerificationFailed(Failure.SIGNATURE, f"the manifest is for {named}, not {release}")
     state.manifest = manifest
-    return (
-        f"{manifest.vendor}/{manifest.product}@{manifest.version} signed by key {signer.keyid[:16]}"
-    )
+    state.verdict.release = f"{manifest.vendor}/{manifest.product}@{manifest.version}"
+    return f"{state.verdict.release} signed by key {signer.keyid[:16]}"
 
 
 def _signed_by(entry: _Entry, keys: list[PublicKey], what: str) -> PublicKey:

@@ -71,7 +71,14 @@ def start_witness(data_dir: Path) -> DemoWitness:
     return DemoWitness(address.rstrip("/"), verifier_key, log_key)
 
 
-def show(info: DemoInfo, *, base_url: str, witness: DemoWitness | None, console: Console) -> None:
+def show(
+    info: DemoInfo,
+    *,
+    base_url: str,
+    witness: DemoWitness | None,
+    policy: Path,
+    console: Console,
+) -> None:
     table = Table(title="Demo sign-ins (for this demo only)", title_justify="left")
     for column in ("user", "password", "organisation", "role"):
         table.add_column(column)
@@ -98,10 +105,24 @@ def show(info: DemoInfo, *, base_url: str, witness: DemoWitness | None, console:
             soft_wrap=True,
             highlight=False,
         )
-    console.print("Publish a release of your own with the vendor's API token:")
-    console.print(
-        f"  {_command()} publish DIR --url {base_url} --product {info.vendor}/{info.product}"
-        f" --version 9.9.9 --token {info.token}",
-        soft_wrap=True,
-        highlight=False,
+    api = f"{base_url}/api/products/{info.vendor}/{info.product}/releases/{info.version}"
+    image = f"{info.product}-{info.version}.img"
+    _commands(
+        console,
+        "Verify the demo release offline, as a customer would (exit code 0 = verified):",
+        f"curl -so release.bundle.json {api}/bundle",
+        f"curl -so {image} {api}/artifacts/{image}/content",
+        f"{_command()} verify {image} --bundle release.bundle.json --policy {policy}",
     )
+    _commands(
+        console,
+        "Sign and publish a release of your own with the vendor's key and API token:",
+        f"{_command()} publish DIR --url {base_url} --product {info.vendor}/{info.product}"
+        f" --version 9.9.9 --token {info.token} --sign-with {info.vendor_key} --publish",
+    )
+
+
+def _commands(console: Console, title: str, *lines: str) -> None:
+    console.print(title)
+    for line in lines:
+        console.print(f"  {line}", soft_wrap=True, highlight=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -126,6 +127,10 @@ def publish(
         Path | None,
         typer.Option(help="Save each logged fact and its receipt (.tlog-proof) in this folder."),
     ] = None,
+    sign_with: Annotated[
+        Path | None,
+        typer.Option(help="Sign the release manifest with this key (PEM) and upload it."),
+    ] = None,
 ) -> None:
     """Upload a release directory (digests declared, streamed) and show what was stored."""
     from clearroom.cli.publish_command import run
@@ -150,6 +155,7 @@ def publish(
         as_json=as_json,
         console=console,
         receipts=receipts,
+        sign_with=sign_with,
     )
 
 
@@ -183,9 +189,15 @@ def demo(
 
     _django.setup()
     _django.migrate()
+    from clearroom.server.accounts.models import Organisation
+    from clearroom.server.attestations.policy import starting_policy
     from clearroom.server.demo import seed
 
-    show(seed(), base_url=f"http://{host}:{port}", witness=beside, console=console)
+    info = seed()
+    policy = data_dir / "demo-policy.toml"
+    policy.write_text(starting_policy(Organisation.objects.get(slug=info.vendor)))
+    base_url = f"http://{host}:{port}"
+    show(info, base_url=base_url, witness=beside, policy=policy, console=console)
     if serve_:
         from clearroom.cli.serve import serve as run
 
@@ -204,12 +216,39 @@ def verify(ctx: typer.Context) -> None:
     raise typer.Exit(run(ctx.args))
 
 
+@app.command()
+def sign(
+    directory: Annotated[Path, typer.Argument(help="Directory whose files form the release.")],
+    product: Annotated[str, typer.Option(help="ORG/PRODUCT, e.g. acme/edgerouter-x5.")],
+    version: Annotated[str, typer.Option(help="Release version, e.g. 2.4.1.")],
+    key: Annotated[Path, typer.Option(help="Your private signing key (PEM, mode 0600).")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the signed manifest.")
+    ] = Path("manifest.dsse.json"),
+    confidential: Annotated[
+        list[str] | None, typer.Option(help="Glob of confidential file names, left out.")
+    ] = None,
+    support_until: Annotated[
+        datetime | None, typer.Option(help="End of the security support period.")
+    ] = None,
+) -> None:
+    """Sign the release manifest of a directory on your machine (a DSSE envelope carrying an
+    in-toto statement); upload it with the release, or use `publish --sign-with`."""
+    from clearroom.cli.sign import sign_command
+
+    if "/" not in product:
+        raise ClearroomError("sign: --product must be ORG/PRODUCT, for example acme/edgerouter-x5")
+    until = support_until.date() if support_until else None
+    sign_command(directory, product, version, key, out, confidential or [], until)
+
+
 def _register_sub_apps() -> None:
-    from clearroom.cli import log, log_tools, witness
+    from clearroom.cli import log, log_tools, sign, witness
 
     log_tools.register(log.app)
     app.add_typer(log.app, name="log")
     app.add_typer(witness.app, name="witness", help="Run a C2SP tlog-witness that cosigns logs.")
+    app.add_typer(sign.app, name="key")
 
 
 _register_sub_apps()

@@ -52,6 +52,7 @@ def run(
     as_json: bool,
     console: Console,
     receipts: Path | None = None,
+    sign_with: Path | None = None,
 ) -> None:
     files = plan(directory, confidential)
     quiet = as_json or not console.is_terminal
@@ -110,6 +111,16 @@ def run(
                 )
                 progress.remove_task(task)
                 results.append({**stored, "status": "stored"})
+        if sign_with is not None and release["state"] == "draft":
+            from clearroom.cli.sign import load_signer, manifest_statement, sign_statement
+
+            statement = manifest_statement(directory, org, product, version, confidential)
+            client.request(
+                "POST",
+                f"{release_path}/attestations",
+                content=sign_statement(statement, load_signer(sign_with)),
+                headers={"Content-Type": "application/json"},
+            )
         if publish and release["state"] == "draft":
             client.request("POST", f"{release_path}/publish")
             release = wait_until_logged(client, release_path)

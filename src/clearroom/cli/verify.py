@@ -110,7 +110,9 @@ def _print_table(verdict: Verdict, artifact: Path) -> None:
     from rich.table import Table
 
     if verdict.ok:
-        title = f"[bold green]VERIFIED[/] {artifact.name} is {verdict.artifact_name}"
+        title = (
+            f"[bold green]VERIFIED[/] {artifact.name}: {verdict.artifact_name} of {verdict.release}"
+        )
     else:
         reason = verdict.failure.name.lower() if verdict.failure else ""
         title = f"[bold red]NOT VERIFIED[/] ({reason}) {artifact.name}"

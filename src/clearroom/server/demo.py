@@ -1,5 +1,6 @@
-"""Seed a demo centre: a vendor with a product and a published release (firmware image, confidential
-source archive, CycloneDX SBOM, OpenVEX), a regulator, a lab holding an access grant, a customer,
+"""Seed a demo centre: a vendor with a registered signing key and a product whose published
+release (firmware image, confidential source archive, CycloneDX SBOM, OpenVEX) carries a signed
+manifest, a regulator, a lab holding an access grant, a customer,
 and a sign-in for each. Idempotent: running it again keeps what exists."""
 
 from __future__ import annotations
@@ -10,14 +11,25 @@ import json
 import tarfile
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
+from clearroom.attest.dsse import sign_envelope
+from clearroom.attest.keys import FileSigner
+from clearroom.attest.predicates import ManifestFile, ReleaseManifest
+from clearroom.attest.registry import KeyEvent
+from clearroom.attest.statement import PAYLOAD_TYPE
 from clearroom.server.accounts.models import Membership, Organisation, User
 from clearroom.server.accounts.tokens import issue_token
+from clearroom.server.attestations import services as attestations
+from clearroom.server.attestations.models import SigningKey
 from clearroom.server.authz import Actor, Permission
 from clearroom.server.catalog import services
 from clearroom.server.catalog.models import AccessGrant, Product, Release
+from clearroom.server.keyfiles import create_once
 from clearroom.server.services import blob_store
 
 VENDOR, PRODUCT, VERSION, DRAFT_VERSION = "acme", "edgerouter-x5", "2.4.1", "2.5.0-rc1"
@@ -39,6 +51,8 @@ class DemoInfo:
     version: str
     token: str
     users: list[DemoUser]
+    vendor_key: Path
+    """The demo vendor's private signing key (registered with the centre)."""
 
 
 ORGANISATIONS = [
@@ -50,6 +64,7 @@ ORGANISATIONS = [
 ]
 PEOPLE = [
     ("vendor", "acme", Membership.Role.MAINTAINER),
+    ("vendor-owner", "acme", Membership.Role.OWNER),
     ("expert", "acme", Membership.Role.EXPERT),
     ("regulator", "national-cyber-agency", Membership.Role.EVALUATOR),
     ("evaluator", "testlab-europe", Membership.Role.EVALUATOR),
@@ -179,7 +194,41 @@ def _release_files(version: str) -> list[tuple[str, str, str, str, bytes]]:
     ]
 
 
-def _add_release(actor: Actor, product: Product, version: str, *, publish: bool) -> None:
+def vendor_key() -> tuple[Path, FileSigner]:
+    """The demo vendor's signing key, made once beside the demo's data. A real vendor keeps
+    its key on its own machines (or a token); the centre never holds it."""
+    path = settings.CONFIG.data_dir / "demo-vendor-key.pem"
+    if not path.exists():
+        create_once(path, FileSigner.generate().to_pem())
+    return path, FileSigner.from_file(path)
+
+
+def _register_vendor_key(owner: Actor, vendor: Organisation, key: FileSigner) -> None:
+    """The vendor's owner registers the key; the centre, having vetted the vendor, vouches."""
+    if SigningKey.objects.filter(keyid=key.public_key.keyid).exists():
+        return
+    event = KeyEvent(vendor.slug, "add", key.public_key, timezone.now().replace(microsecond=0))
+    envelope = sign_envelope(PAYLOAD_TYPE, event.to_statement().to_json(), [key])
+    attestations.register_key(owner, vendor, envelope.to_json())
+
+
+def _sign_manifest(actor: Actor, release: Release, key: FileSigner) -> None:
+    files = tuple(
+        ManifestFile(f.name, getattr(f, "kind", "artifact"), f.sha256, f.size)
+        for f in [*release.artifacts.all(), *release.documents.all()]
+        if not f.is_confidential
+    )
+    p = release.product
+    statement = ReleaseManifest(
+        p.vendor.slug, p.slug, release.version, files, release.support_until
+    ).to_statement()
+    envelope = sign_envelope(PAYLOAD_TYPE, statement.to_json(), [key])
+    attestations.add_attestation(actor, release, envelope.to_json())
+
+
+def _add_release(
+    actor: Actor, product: Product, version: str, *, publish: bool, key: FileSigner
+) -> None:
     if Release.objects.filter(product=product, version=version).exists():
         return
     release = services.create_release(
@@ -199,6 +248,7 @@ def _add_release(actor: Actor, product: Product, version: str, *, publish: bool)
             confidentiality=confidentiality,
             blob=blob_store().put_bytes(data),
         )
+    _sign_manifest(actor, release, key)
     if publish:
         services.publish_release(actor, release)
 
@@ -239,8 +289,10 @@ def seed() -> DemoInfo:
         category=Product.Category.NETWORK,
         description="A 5G-ready edge router for operators' access networks.",
     )
-    _add_release(actor, product, VERSION, publish=True)
-    _add_release(actor, product, DRAFT_VERSION, publish=False)
+    key_path, key = vendor_key()
+    _register_vendor_key(Actor(user=User.objects.get(username="vendor-owner")), orgs[VENDOR], key)
+    _add_release(actor, product, VERSION, publish=True, key=key)
+    _add_release(actor, product, DRAFT_VERSION, publish=False, key=key)
     AccessGrant.objects.get_or_create(
         product=product, grantee=orgs["testlab-europe"], defaults={"granted_by": vendor_user}
     )
@@ -250,4 +302,11 @@ def seed() -> DemoInfo:
         name="demo publishing token",
         scopes=[Permission.RELEASE_WRITE, Permission.RELEASE_PUBLISH, Permission.CONFIDENTIAL_READ],
     )
-    return DemoInfo(vendor=VENDOR, product=PRODUCT, version=VERSION, token=token, users=users)
+    return DemoInfo(
+        vendor=VENDOR,
+        product=PRODUCT,
+        version=VERSION,
+        token=token,
+        users=users,
+        vendor_key=key_path,
+    )

@@ -21,6 +21,7 @@ from clearroom.server.attestations import services
 from clearroom.server.attestations.bundles import release_bundle
 from clearroom.server.attestations.centre import centre_key
 from clearroom.server.attestations.models import Attestation, SigningKey
+from clearroom.server.attestations.policy import starting_policy
 from clearroom.server.authz import visible_releases
 from clearroom.server.catalog import services as catalog
 from clearroom.server.catalog.models import Release
@@ -186,22 +187,4 @@ def trust(request: HttpRequest) -> Any:
 )
 def policy(request: HttpRequest, org: str) -> Any:
     organisation = catalog.get_organisation(org)
-    witness_keys = [w.verifier.to_key() for w in witnesses()]
-    lines = [
-        "# Trust policy for `clearroom verify`. Compare every key with one obtained out of band",
-        f"# (from {organisation.name} and from the centre's operator) before relying on it.",
-        "[log]",
-        f'origin = "{verifier().name}"',
-        f'key = "{verifier().to_key()}"',
-        f"witnesses = {json.dumps(witness_keys)}",
-        f"quorum = {1 if witness_keys else 0}",
-        "",
-        "[vendor]",
-        f'organisation = "{organisation.slug}"',
-        "# The centre introduces a vendor's first key after vetting it; later keys are",
-        "# introduced under the vendor's own signature. Add keys = [...] to trust the",
-        "# vendor's key directly instead.",
-        f'centre_keys = ["""{centre_key().to_pem()}"""]',
-        "",
-    ]
-    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+    return HttpResponse(starting_policy(organisation), content_type="text/plain; charset=utf-8")
