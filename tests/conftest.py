@@ -78,3 +78,6 @@ def log_writer(own_log):
 
     yield drain
     sequencer.close()
+
+
+from tests.softhsm import softhsm  # noqa: E402,F401 - a fixture for every test package

@@ -121,6 +121,12 @@ class NoteVerifier(Protocol):
     def verify(self, text: bytes, signature: bytes) -> bool: ...
 
 
+class LogSigner(NoteSigner, Protocol):
+    """A log's checkpoint key (a key file, or a key on a PKCS#11 token) and its public half."""
+
+    def verifier(self) -> Verifier: ...
+
+
 # --- verifiers -----------------------------------------------------------------------------
 
 

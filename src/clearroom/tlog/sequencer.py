@@ -35,7 +35,7 @@ from clearroom.tlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoi
 from clearroom.tlog.errors import InvalidInput, TlogError
 from clearroom.tlog.layout import CHECKPOINT_KEY
 from clearroom.tlog.merkle import inclusion_proof
-from clearroom.tlog.note import Signer
+from clearroom.tlog.note import LogSigner
 from clearroom.tlog.receipt import Receipt
 from clearroom.tlog.tiles import TileLog, TileReader
 
@@ -80,7 +80,7 @@ class Sequencer:
         self,
         directory: Path,
         objects: ObjectStore,
-        signer: Signer,
+        signer: LogSigner,
         *,
         options: SequencerOptions = SequencerOptions(),
         on_checkpoint: Callable[[int, bytes], None] | None = None,

@@ -14,7 +14,7 @@ from clearroom.server.config import Config, parse_witness
 from clearroom.server.keyfiles import create_once
 from clearroom.tlog.note import (
     CosignatureSigner,
-    Signer,
+    LogSigner,
     Verifier,
     generate_key,
     parse_signer_key,
@@ -28,9 +28,13 @@ def default_origin(config: Config) -> str:
     return f"{urlsplit(config.base_url).netloc or 'clearroom'}/log"
 
 
-def load_signer(config: Config) -> Signer:
+def load_signer(config: Config) -> LogSigner:
     """The log's key, generated on first use. A configured origin must match the key's name:
-    a log cannot be renamed, since every signed checkpoint names it."""
+    a log cannot be renamed, since every signed checkpoint names it. ``tlog_key_file`` may be
+    a ``pkcs11:`` URI (RFC 7512) naming an Ed25519 key on a token; then ``tlog_origin`` names
+    the log."""
+    if config.tlog_key_file.startswith("pkcs11:"):
+        return _token_signer(config)
     path = config.effective_tlog_key_file
     if not path.exists():
         signer_key, _ = generate_key(config.tlog_origin or default_origin(config))
@@ -41,11 +45,7 @@ def load_signer(config: Config) -> Signer:
         raise ClearroomError(f"log: cannot read the log key {path}: {exc.strerror}") from None
     if isinstance(signer, CosignatureSigner):
         raise ClearroomError(f"log: {path} is a witness key; the log needs an Ed25519 note key")
-    if config.tlog_verifier_key and config.tlog_verifier_key != signer.verifier().to_key():
-        raise ClearroomError(
-            f"log: the key {path} is not the one tlog_verifier_key names"
-            f" ({config.tlog_verifier_key}); the web machines would publish the wrong key"
-        )
+    _check_published_key(config, signer.verifier())
     if config.tlog_origin and config.tlog_origin != signer.name:
         raise ClearroomError(
             f"log: tlog_origin is {config.tlog_origin!r} but the key {path} signs for"
@@ -55,8 +55,28 @@ def load_signer(config: Config) -> Signer:
     return signer
 
 
+def _token_signer(config: Config) -> LogSigner:
+    from clearroom.attest.pkcs11 import note_signer, open_pkcs11_signer
+
+    if not config.tlog_origin:
+        raise ClearroomError(
+            "log: with a PKCS#11 log key, set tlog_origin (the log's name) explicitly"
+        )
+    token_signer = note_signer(open_pkcs11_signer(config.tlog_key_file), config.tlog_origin)
+    _check_published_key(config, token_signer.verifier())
+    return token_signer
+
+
+def _check_published_key(config: Config, public: Verifier) -> None:
+    if config.tlog_verifier_key and config.tlog_verifier_key != public.to_key():
+        raise ClearroomError(
+            f"log: the log key is not the one tlog_verifier_key names"
+            f" ({config.tlog_verifier_key}); the web machines would publish the wrong key"
+        )
+
+
 @cache
-def signer() -> Signer:
+def signer() -> LogSigner:
     return load_signer(settings.CONFIG)
 
 
