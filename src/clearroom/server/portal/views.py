@@ -33,6 +33,7 @@ from clearroom.server.authz.request import actor_for
 from clearroom.server.catalog import services
 from clearroom.server.catalog.models import Artifact, Document, Release
 from clearroom.server.errors import Forbidden, Invalid, Unauthenticated
+from clearroom.server.portal import signatures
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.portal.forms import PERMISSION_HELP, TokenForm, WithdrawForm
 
@@ -94,6 +95,7 @@ def _organisation_page(
         "products": services.visible_products(actor).filter(vendor=organisation),
         "role": role,
         "api_url": reverse("api:organisation", kwargs={"org": organisation.slug}),
+        **signatures.organisation_context(organisation),
     }
     if role is not None:
         context["members"] = (
@@ -237,6 +239,7 @@ def _release_page(
         "may_withdraw": may_publish and release.state == Release.State.PUBLISHED,
         "withdraw_form": withdraw_form or WithdrawForm(),
         "api_url": release_path(release),
+        **signatures.release_context(release, artifacts, documents),
     }
     return render(request, "portal/release.html", context, status=status)
 
