@@ -300,3 +300,65 @@ def test_a_monitor_verifies_the_demo_log_and_the_witness_beside_it_cosigns(demo,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "cosigned by demo-witness" in verified.stdout
+
+
+def test_a_release_signed_from_the_cli_verifies_on_another_machine(demo, tmp_path):
+    base, token, data_dir = demo
+    release_dir = tmp_path / "release"
+    release_dir.mkdir()
+    firmware = os.urandom(256 * 1024)
+    (release_dir / "router-8.0.0.img").write_bytes(firmware)
+    published = _cli(
+        "publish",
+        str(release_dir),
+        "--url",
+        base,
+        "--token",
+        token,
+        "--product",
+        "acme/edgerouter-x5",
+        "--version",
+        "8.0.0",
+        "--sign-with",
+        str(data_dir / "demo-vendor-key.pem"),
+        "--publish",
+    )
+    assert published.returncode == 0, published.stdout + published.stderr
+    _cosigned_log(base, 1)  # the publication is sequenced and cosigned
+
+    # A second machine holds only the artifact, the bundle and the policy.
+    machine = tmp_path / "second-machine"
+    machine.mkdir()
+    api = base + "/api/products/acme/edgerouter-x5/releases/8.0.0"
+    (machine / "router.img").write_bytes(
+        httpx.get(api + "/artifacts/router-8.0.0.img/content").content
+    )
+    (machine / "release.bundle.json").write_bytes(httpx.get(api + "/bundle").content)
+    (machine / "policy.toml").write_bytes((data_dir / "demo-policy.toml").read_bytes())
+
+    def verify(artifact="router.img", bundle="release.bundle.json"):
+        return _cli(
+            "verify",
+            str(machine / artifact),
+            "--bundle",
+            str(machine / bundle),
+            "--policy",
+            str(machine / "policy.toml"),
+            "--state",
+            str(machine / "state"),
+            "--json",
+        )
+
+    ok = verify()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert json.loads(ok.stdout)["release"] == "acme/edgerouter-x5@8.0.0"
+    (machine / "changed.img").write_bytes(firmware[:-1] + bytes([firmware[-1] ^ 1]))
+    assert verify(artifact="changed.img").returncode == 10
+    doc = json.loads((machine / "release.bundle.json").read_bytes())
+    envelope = doc["attestations"][0]["envelope"]
+    payload = json.loads(base64.b64decode(envelope["payload"]))
+    payload["predicate"]["release"]["version"] = "8.0.1"
+    envelope["payload"] = base64.b64encode(json.dumps(payload).encode()).decode()
+    (machine / "tampered.bundle.json").write_text(json.dumps(doc))
+    tampered = verify(bundle="tampered.bundle.json")
+    assert tampered.returncode == 11, tampered.stdout
