@@ -53,6 +53,7 @@ def test_a_signed_logged_release_verifies(centre, seen):
         "vendor keys",
         "release manifest",
         "artifact digest",
+        "release state",
     ]
     assert json.loads(json.dumps(verdict.to_dict()))["exit_code"] == 0
 

@@ -206,3 +206,28 @@ def test_a_draft_has_no_bundle_and_an_unsigned_release_says_how_to_sign(world, l
     response = client.get(f"{RELEASE}/bundle")
     assert response.status_code == 404 and "clearroom sign" in response.json()["detail"]
     assert client.get("/api/bundles?sha256=xyz").status_code == 422
+
+
+def test_a_withdrawn_release_fails_verification_unless_the_policy_allows_it(
+    world, vendor_key, log_writer
+):
+    client = world.client(world.token)
+    _upload(world, client)
+    manifest = _envelope(_manifest(("fw.bin", FIRMWARE)), vendor_key)
+    assert _post(client, f"{RELEASE}/attestations", manifest).status_code == 201
+    assert client.post(f"{RELEASE}/publish").status_code == 200
+    reason = {"reason": "CVE-2026-0001: update to 1.0.1"}
+    assert client.post(f"{RELEASE}/withdraw", reason, "application/json").status_code == 200
+    log_writer()
+    doc = tomllib.loads(client.get("/api/organisations/acme/policy").content.decode())
+    bundle = Bundle.parse(world.client().get(f"{RELEASE}/bundle").content)
+    assert len(bundle.release_facts) == 2
+    digest = hashlib.sha256(FIRMWARE).hexdigest()
+    verdict = verify(digest, bundle, Policy.from_dict(doc))
+    assert not verdict.ok and verdict.checks[-1].name == "release state"
+    assert (
+        "withdrew this release" in verdict.checks[-1].detail
+        and "CVE-2026-0001" in verdict.checks[-1].detail
+    )
+    allowed = Policy.from_dict({**doc, "release": {"allow_withdrawn": True}})
+    assert verify(digest, bundle, allowed).ok

@@ -10,10 +10,12 @@ re-implementers in docs/VERIFYING.md)::
       "release": {"vendor": "acme", "product": "router", "version": "2.4.1"},
       "attestations": [ITEM, ...],   # release manifest, provenance, VSAs, claims
       "keyEvents": [ITEM, ...],      # the vendor's key history, in log order
+      "releaseFacts": [FACT, ...],   # the release's publication and withdrawal, in log order
       "consistency": {"fromSize": M, "toSize": N, "proof": ["base64", ...]}   # optional
     }
     ITEM = {"envelope": DSSE-JSON-OBJECT, "entry": "base64 of the log entry",
             "receipt": "c2sp.org/tlog-proof@v1 text"}
+    FACT = {"entry": "base64 of a clearroom.dev/release/v1 entry", "receipt": "…"}
 
 Every receipt in a bundle is against the same checkpoint. ``consistency`` proves that
 checkpoint extends an older one the reader has seen (the server adds it when asked with
@@ -56,6 +58,21 @@ class BundleItem:
 
 
 @dataclass(frozen=True)
+class LoggedFact:
+    """A log entry that is not a signed statement (the centre's record that a release was
+    published or withdrawn), with its receipt."""
+
+    entry: bytes
+    receipt: Receipt
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry": base64.b64encode(self.entry).decode(),
+            "receipt": self.receipt.to_text(),
+        }
+
+
+@dataclass(frozen=True)
 class Consistency:
     from_size: int
     to_size: int
@@ -68,6 +85,7 @@ class Bundle:
     attestations: tuple[BundleItem, ...]
     key_events: tuple[BundleItem, ...] = ()
     consistency: Consistency | None = None
+    release_facts: tuple[LoggedFact, ...] = ()
 
     @property
     def checkpoint(self) -> bytes:
@@ -80,6 +98,7 @@ class Bundle:
             "release": self.release,
             "attestations": [i.to_dict() for i in self.attestations],
             "keyEvents": [i.to_dict() for i in self.key_events],
+            "releaseFacts": [f.to_dict() for f in self.release_facts],
         }
         if self.consistency is not None:
             doc["consistency"] = {
@@ -108,7 +127,10 @@ class Bundle:
         if not attestations:
             raise BundleError("bundle: it holds no attestations")
         key_events = _items(doc.get("keyEvents", []), "keyEvents")
-        checkpoints = {i.receipt.checkpoint for i in (*attestations, *key_events)}
+        release_facts = _facts(doc.get("releaseFacts", []))
+        receipts = [i.receipt for i in (*attestations, *key_events)]
+        receipts += [f.receipt for f in release_facts]
+        checkpoints = {r.checkpoint for r in receipts}
         if len(checkpoints) != 1:
             raise BundleError("bundle: its receipts are not all against one checkpoint")
         consistency = _consistency(doc.get("consistency"))
@@ -117,6 +139,7 @@ class Bundle:
             attestations,
             key_events,
             consistency,
+            release_facts,
         )
 
 
@@ -136,6 +159,19 @@ def _items(raw: Any, what: str) -> tuple[BundleItem, ...]:
             raise BundleError(f"{where}: {exc}") from None
         items.append(BundleItem(envelope, entry, receipt))
     return tuple(items)
+
+
+def _facts(raw: Any) -> tuple[LoggedFact, ...]:
+    if not isinstance(raw, list):
+        raise BundleError("bundle: 'releaseFacts' is not a list")
+    facts = []
+    for n, item in enumerate(raw):
+        try:
+            entry = base64.b64decode(str(item.get("entry", "")), validate=True)
+            facts.append(LoggedFact(entry, Receipt.parse(str(item.get("receipt", "")))))
+        except (AttributeError, TlogError, binascii.Error, ValueError) as exc:
+            raise BundleError(f"bundle: releaseFacts[{n}]: {exc}") from None
+    return tuple(facts)
 
 
 def _consistency(raw: Any) -> Consistency | None:

@@ -13,6 +13,9 @@ signed statements a release must carry. A TOML file (or the same structure in JS
     keys = ["-----BEGIN PUBLIC KEY-----\\n…"]    # trusted from the start (registry roots)
     centre_keys = ["-----BEGIN PUBLIC KEY-----\\n…"]  # may introduce and revoke vendor keys
 
+    [release]
+    allow_withdrawn = false      # a release its vendor withdrew fails (the default)
+
     [[require]]
     predicate_type = "https://slsa.dev/verification_summary/v1"
     signers = ["-----BEGIN PUBLIC KEY-----\\n…"]  # e.g. the lab's key
@@ -65,6 +68,7 @@ class Policy:
     vendor_keys: tuple[PublicKey, ...] = ()
     centre_keys: tuple[PublicKey, ...] = ()
     requirements: tuple[Requirement, ...] = ()
+    allow_withdrawn: bool = False
 
     @classmethod
     def load(cls, path: Path) -> Policy:
@@ -98,6 +102,12 @@ class Policy:
         if not vendor_keys and not centre_keys:
             raise PolicyError("policy: trust at least one vendor key or centre key")
         requirements = tuple(_requirement(r) for r in doc.get("require", []))
+        release = doc.get("release", {})
+        allow_withdrawn = (
+            release.get("allow_withdrawn", False) if isinstance(release, dict) else None
+        )
+        if not isinstance(allow_withdrawn, bool):
+            raise PolicyError("policy: release.allow_withdrawn must be true or false")
         return cls(
             log_key,
             str(log.get("origin") or log_key.name),
@@ -107,6 +117,7 @@ class Policy:
             vendor_keys,
             centre_keys,
             requirements,
+            allow_withdrawn,
         )
 
 

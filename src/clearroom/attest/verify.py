@@ -19,7 +19,10 @@ ends it with its :class:`Failure` class, which is also ``clearroom verify``'s ex
 5. **manifest** — the newest release manifest for this release is signed by a vendor key (a
    changed byte or another key: SIGNATURE) that was valid at its log index and time (KEY).
 6. **digest** — the artifact's SHA-256 is one of the manifest's files (DIGEST).
-7. **policy** — each required statement is present, about this artifact, signed by a required
+7. **release state** — the centre's logged publication and withdrawal records for the release
+   in the bundle are in the tree (INCLUSION); if the newest says withdrawn, the release fails
+   unless the policy allows withdrawn releases (POLICY).
+8. **policy** — each required statement is present, about this artifact, signed by a required
    signer, and (for VSAs) has the required result and levels (POLICY).
 """
 
@@ -155,6 +158,7 @@ def verify(
         ("vendor keys", _keys),
         ("release manifest", _manifest),
         ("artifact digest", _digest),
+        ("release state", _release_state),
         *((f"requires {r.describe()}", _requirement(r)) for r in policy.requirements),
     ]
     state = _State(bundle, policy, artifact_sha256, verdict)
@@ -353,6 +357,36 @@ def _digest(state: _State) -> str:
         f"sha256:{state.artifact_sha256[:16]}… is not a file of this release: the artifact was"
         " changed, or it is not this release's",
     )
+
+
+def _release_state(state: _State) -> str:
+    """The centre's logged record of the release: published, or withdrawn by its vendor."""
+    assert state.checkpoint is not None
+    cp = state.checkpoint
+    newest: tuple[int, dict[str, Any]] | None = None
+    for logged in state.bundle.release_facts:
+        index, proof = logged.receipt.index, list(logged.receipt.proof)
+        try:
+            fact = facts.parse_fact(logged.entry)
+            verify_inclusion(leaf_hash(logged.entry), index, cp.size, proof, cp.root_hash)
+        except (InvalidInput, InvalidProof) as exc:
+            raise VerificationFailed(Failure.INCLUSION, f"release fact {index}: {exc}") from None
+        if fact["fact"] != facts.RELEASE or fact["release"] != state.bundle.release:
+            raise VerificationFailed(Failure.INCLUSION, f"entry {index} is not about this release")
+        if newest is None or index > newest[0]:
+            newest = (index, fact)
+    if newest is None:
+        return "not stated in this bundle"
+    index, fact = newest
+    if fact["state"] == "withdrawn":
+        reason = fact.get("reason", "")
+        if not state.policy.allow_withdrawn:
+            raise VerificationFailed(
+                Failure.POLICY,
+                f"the vendor withdrew this release (log entry {index}): {reason}",
+            )
+        return f"WITHDRAWN (log entry {index}): {reason}; the policy allows it"
+    return f"{fact['state']} (log entry {index})"
 
 
 def _requirement(requirement: Requirement) -> Callable[[_State], str]:

@@ -1,10 +1,11 @@
-"""Release bundles, assembled from what is logged: the release's signed statements and the
-vendor's key events, each with its entry and a receipt against the published checkpoint, and
-a consistency proof from the size the reader saw last (``since``)."""
+"""Release bundles, assembled from what is logged: the release's signed statements, the
+vendor's key events and the centre's publication and withdrawal records of the release, each
+with its entry and a receipt against the published checkpoint, and a consistency proof from
+the size the reader saw last (``since``)."""
 
 from __future__ import annotations
 
-from clearroom.attest.bundle import Bundle, BundleItem, Consistency
+from clearroom.attest.bundle import Bundle, BundleItem, Consistency, LoggedFact
 from clearroom.attest.dsse import Envelope
 from clearroom.attest.predicates import KEY_EVENT
 from clearroom.server.attestations.models import Attestation
@@ -12,6 +13,7 @@ from clearroom.server.catalog.models import Release
 from clearroom.server.errors import Invalid, NotFound
 from clearroom.server.transparency import services as log
 from clearroom.server.transparency.identity import public_files
+from clearroom.tlog import facts
 from clearroom.tlog.merkle import consistency_proof
 from clearroom.tlog.tiles import TileReader
 
@@ -46,6 +48,13 @@ def release_bundle(release: Release, since: int | None = None) -> Bundle:
     key_events = items(
         logged.filter(organisation=vendor, predicate_type=KEY_EVENT).order_by("log_entry__index")
     )
+    release_facts = [
+        LoggedFact(bytes(row.entry), receipt)
+        for row in release.log_entries.filter(
+            fact=facts.RELEASE, index__isnull=False, index__lt=size
+        ).order_by("index")
+        if (receipt := log.receipt(row, state)) is not None
+    ]
     consistency = None
     if since is not None and 0 < since < size:
         proof = consistency_proof(TileReader(public_files(), size), since, size)
@@ -56,4 +65,5 @@ def release_bundle(release: Release, since: int | None = None) -> Bundle:
         tuple(statements),
         tuple(key_events),
         consistency,
+        tuple(release_facts),
     )
