@@ -12,14 +12,15 @@ import pytest
 
 from clearroom.attest.bundle import Bundle, BundleError, BundleItem
 from clearroom.attest.dsse import Envelope
+from clearroom.attest.entries import attestation_entry
 from clearroom.attest.keys import FileSigner
-from clearroom.attest.predicates import SLSA_VSA, make_vsa
+from clearroom.attest.predicates import SLSA_VSA, make_claim, make_vsa
 from clearroom.attest.seen import SeenCheckpoints
-from clearroom.attest.statement import Subject
+from clearroom.attest.statement import Statement, Subject
 from clearroom.attest.verify import Failure, verify
 from clearroom.tlog.note import generate_key
 from clearroom.tlog.receipt import Receipt
-from tests.attest.centre import EPOCH, FIRMWARE, Centre, manifest_for, sign
+from tests.attest.centre import EPOCH, FIRMWARE, Centre, Logged, manifest_for, sign
 
 DIGEST = hashlib.sha256(FIRMWARE).hexdigest()
 
@@ -275,3 +276,30 @@ def test_truncated_parts_of_a_bundle_are_refused(centre):
     doc["attestations"][0]["entry"] = base64.b64encode(b"x").decode()[:-1]
     with pytest.raises(BundleError, match=r"attestations\[0\]"):
         Bundle.parse(json.dumps(doc).encode())
+
+
+def test_an_entry_relabelled_as_a_vsa_does_not_meet_a_vsa_requirement(centre):
+
+    lab = FileSigner.generate()
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    claim = make_claim(
+        subjects=[Subject("router.img", {"sha256": DIGEST})], claim="looked at it", claimant="lab"
+    )
+    envelope = sign(claim, lab)
+    vsa_statement = _vsa(lab)  # the entry claims a VSA; the signed statement is a claim
+
+    _, entry = attestation_entry(
+        envelope,
+        Statement.parse(vsa_statement.payload),
+        organisation="lab",
+        signers=[lab.public_key.keyid],
+        moment=EPOCH,
+    )
+    forged = Logged(envelope, entry, centre.sequencer.add(entry))
+    requirement = {"predicate_type": SLSA_VSA, "signers": [lab.public_key.to_pem()]}
+    verdict = verify(
+        DIGEST, centre.bundle([manifest, forged]), centre.policy(require=[requirement])
+    )
+    assert (
+        verdict.failure == Failure.POLICY and "signed as another kind" in verdict.checks[-1].detail
+    )

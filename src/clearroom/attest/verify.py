@@ -42,7 +42,12 @@ from clearroom.attest.entries import envelope_sha256
 from clearroom.attest.errors import AttestError, EnvelopeError, StatementError
 from clearroom.attest.keys import PublicKey
 from clearroom.attest.policy import Policy, Requirement
-from clearroom.attest.predicates import RELEASE_MANIFEST, SLSA_VSA, ReleaseManifest
+from clearroom.attest.predicates import (
+    RELEASE_MANIFEST,
+    SLSA_VSA,
+    ReleaseManifest,
+    validate_statement,
+)
 from clearroom.attest.registry import KeyNotValid, KeyRegistry, Logged, RegistryError
 from clearroom.attest.seen import SeenCheckpoints
 from clearroom.attest.statement import PAYLOAD_TYPE, Statement
@@ -399,6 +404,9 @@ def _requirement(requirement: Requirement) -> Callable[[_State], str]:
                 signer = _signed_by(entry, list(requirement.signers), "the statement")
                 entry.check_logged()
                 statement = Statement.parse(entry.item.envelope.payload)
+                if statement.predicate_type != requirement.predicate_type:
+                    raise StatementError(f"entry {entry.index} is signed as another kind")
+                validate_statement(statement)
             except (VerificationFailed, StatementError) as exc:  # try the next candidate
                 reasons.append(str(exc))
                 continue

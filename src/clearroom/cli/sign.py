@@ -106,7 +106,11 @@ def register(
     who = "the centre" if not authorised_by else f"key {registered['authorised_by'][:16]}"
     console.print(
         f"Registered key {registered['keyid']} for {org}, introduced by {who}"
-        + (f"; log entry #{registered['log']['index']}" if registered["log"]["index"] else ""),
+        + (
+            f"; log entry #{registered['log']['index']}"
+            if registered["log"]["index"] is not None
+            else ""
+        ),
         highlight=False,
     )
 
