@@ -16,7 +16,8 @@ CORES = [
     "blobs",
     "sbom",
     "tlog",
-]  # vulns, firmware, rebuild, standards join as they land
+    "vulns",
+]  # firmware, rebuild, standards join as they land
 FORBIDDEN = (
     "django",
     "ninja",

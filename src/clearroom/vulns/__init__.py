@@ -1,0 +1,2 @@
+"""Vulnerability intelligence: OSV advisories, exact per-ecosystem version semantics, matching
+components to advisories, and VEX. No Django."""
