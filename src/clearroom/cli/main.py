@@ -176,6 +176,7 @@ def demo(
     # sign-ins into a real deployment configured in this shell.
     for name in [n for n in os.environ if n.startswith("CLEARROOM_")]:
         del os.environ[name]
+    data_dir = data_dir.resolve()  # the printed commands work from any folder
     os.environ["CLEARROOM_DATA_DIR"] = str(data_dir)
     os.environ["CLEARROOM_BASE_URL"] = f"http://{host}:{port}"
     os.environ.setdefault("CLEARROOM_LOG_FORMAT", "text")
