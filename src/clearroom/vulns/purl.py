@@ -1,0 +1,174 @@
+"""Package URLs to the OSV (ecosystem, name) an advisory uses, with each ecosystem's name rules.
+
+    >>> target = from_purl("pkg:pypi/Django_Rest@3.1")
+    >>> (target.ecosystem, target.name, target.version)
+    ('PyPI', 'django-rest', '3.1')
+    >>> from_purl("pkg:npm/%40angular/core@1.0.0").name
+    '@angular/core'
+
+A purl that does not parse raises :class:`InvalidPurl`; a well-formed purl of a type we do not
+map raises :class:`UnsupportedPurl` - the matcher reports both as "not matchable", never guesses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from packageurl import PackageURL
+
+from clearroom.errors import ClearroomError
+
+__all__ = [
+    "PURL_ECOSYSTEMS",
+    "InvalidPurl",
+    "PurlTarget",
+    "UnsupportedPurl",
+    "base_ecosystem",
+    "from_purl",
+    "normalise_name",
+]
+
+MAX_PURL_LENGTH: Final = 4096
+
+# purl type -> OSV ecosystem name
+PURL_ECOSYSTEMS: Final[dict[str, str]] = {
+    "pypi": "PyPI",
+    "npm": "npm",
+    "golang": "Go",
+    "cargo": "crates.io",
+    "maven": "Maven",
+    "nuget": "NuGet",
+    "gem": "RubyGems",
+    "composer": "Packagist",
+    "deb": "Debian",
+    "apk": "Alpine",
+    "pub": "Pub",
+    "hex": "Hex",
+}
+
+# Debian code names (distro-info-data) for purls that carry distro=bookworm rather than debian-12.
+_DEBIAN_CODENAMES: Final = {
+    "jessie": "8",
+    "stretch": "9",
+    "buster": "10",
+    "bullseye": "11",
+    "bookworm": "12",
+    "trixie": "13",
+    "forky": "14",
+}
+_PEP503: Final = re.compile(r"[-_.]+")
+_CASE_INSENSITIVE: Final = frozenset({"nuget", "packagist", "hex", "pub", "npm"})
+
+
+class InvalidPurl(ClearroomError):
+    """The string is not a valid package URL."""
+
+
+class UnsupportedPurl(ClearroomError):
+    """A valid purl whose type (or distribution) has no OSV ecosystem here."""
+
+
+@dataclass(frozen=True, slots=True)
+class PurlTarget:
+    """What to look up: the OSV ecosystem (maybe with a ``:release`` suffix), the normalised
+    package name, and the version to evaluate (None if the purl has none)."""
+
+    ecosystem: str
+    name: str
+    version: str | None
+    purl: str
+
+
+def base_ecosystem(ecosystem: str) -> str:
+    """``"Debian:12"`` -> ``"Debian"``; the index key ignores the release suffix."""
+    return ecosystem.split(":", 1)[0]
+
+
+def normalise_name(ecosystem: str, name: str) -> str:
+    """The name as the advisory index keys it: PEP 503 for PyPI, lower case where the
+    ecosystem's registry is case-insensitive, unchanged elsewhere (Go, Maven, RubyGems...)."""
+    base = base_ecosystem(ecosystem).lower()
+    if base == "pypi":
+        return _PEP503.sub("-", name).lower()
+    if base in _CASE_INSENSITIVE:
+        return name.lower()
+    return name
+
+
+def _debian_release(distro: str | None) -> str | None:
+    if not distro:
+        return None
+    value = distro.lower().removeprefix("debian-").removeprefix("debian")
+    if value in _DEBIAN_CODENAMES:
+        return _DEBIAN_CODENAMES[value]
+    match = re.fullmatch(r"(\d+)(?:\.\d+)*", value)
+    return match.group(1) if match else None
+
+
+def _alpine_release(distro: str | None) -> str | None:
+    if not distro:
+        return None
+    match = re.fullmatch(r"(?:alpine-)?v?(\d+)\.(\d+)(?:\.\d+)*", distro.lower())
+    return f"v{match.group(1)}.{match.group(2)}" if match else None
+
+
+def _source_name(purl: PackageURL) -> str:
+    """Debian and Alpine advisories name source packages; syft-style purls carry the source
+    package in the ``upstream`` qualifier (``upstream=openssl@1.1`` also occurs)."""
+    qualifiers = purl.qualifiers if isinstance(purl.qualifiers, dict) else {}
+    upstream = qualifiers.get("upstream")
+    if isinstance(upstream, str) and upstream.strip():
+        return upstream.split("@", 1)[0].strip()
+    return str(purl.name)
+
+
+def from_purl(text: str) -> PurlTarget:
+    """Map a purl string to its OSV lookup target."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidPurl("vulns: empty purl")
+    if len(text) > MAX_PURL_LENGTH:
+        raise InvalidPurl(f"vulns: purl longer than {MAX_PURL_LENGTH} characters")
+    try:
+        purl = PackageURL.from_string(text.strip())
+    except ValueError as exc:
+        raise InvalidPurl(f"vulns: invalid purl {text[:200]!r}: {exc}") from None
+    ptype = str(purl.type).lower()
+    if ptype not in PURL_ECOSYSTEMS:
+        raise UnsupportedPurl(f"vulns: purl type {ptype!r} has no OSV ecosystem here")
+    namespace = str(purl.namespace) if purl.namespace else ""
+    name = str(purl.name)
+    version = str(purl.version) if purl.version else None
+    ecosystem = PURL_ECOSYSTEMS[ptype]
+    qualifiers = purl.qualifiers if isinstance(purl.qualifiers, dict) else {}
+    if ptype == "npm":
+        name = f"{namespace}/{name}" if namespace else name
+    elif ptype == "golang":
+        name = f"{namespace}/{name}" if namespace else name
+        if version and version.startswith("v"):
+            version = version[1:]  # OSV Go events carry no "v"
+    elif ptype == "maven":
+        if not namespace:
+            raise InvalidPurl(f"vulns: maven purl {text[:200]!r} has no group (namespace)")
+        name = f"{namespace}:{name}"
+    elif ptype == "composer":
+        name = f"{namespace}/{name}" if namespace else name
+    elif ptype == "deb":
+        if namespace.lower() != "debian":
+            raise UnsupportedPurl(f"vulns: deb purls of {namespace or 'no'} distribution")
+        name = _source_name(purl)
+        release = _debian_release(qualifiers.get("distro"))
+        ecosystem = f"Debian:{release}" if release else "Debian"
+    elif ptype == "apk":
+        if namespace.lower() != "alpine":
+            raise UnsupportedPurl(f"vulns: apk purls of {namespace or 'no'} distribution")
+        name = _source_name(purl)
+        release = _alpine_release(qualifiers.get("distro"))
+        ecosystem = f"Alpine:{release}" if release else "Alpine"
+    elif namespace:
+        # pypi, cargo, nuget, gem, pub, hex have no namespace in their purl definitions
+        raise InvalidPurl(f"vulns: {ptype} purl {text[:200]!r} must not have a namespace")
+    if not name:
+        raise InvalidPurl(f"vulns: purl {text[:200]!r} has no name")
+    return PurlTarget(ecosystem, normalise_name(ecosystem, name), version, text)
