@@ -16,6 +16,8 @@ DISTRIBUTIONS = {
     "ninja": "django-ninja",
     "yaml": "pyyaml",
     "pkcs11": "python-pkcs11",
+    "packageurl": "packageurl-python",
+    "packaging_legacy": "packaging-legacy",
 }
 
 

@@ -1,0 +1,153 @@
+"""An SBOM against the advisory store, with the vendor's VEX applied: what is in it, what of
+it is vulnerable, and what the vendor says about each finding.
+
+One function for the CLI and the service, so a finding on the portal and a finding on a
+laptop are the same finding: :func:`scan` matches every component (:mod:`.match`), then looks
+for VEX statements about the finding's advisory (by id or alias) and its component (by purl),
+and the newest statement sets the status; older, conflicting ones are kept to be shown.
+Each result names the advisory snapshot it used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from clearroom.sbom.model import Sbom
+from clearroom.vulns.match import AdvisoryLookup, Finding, MatchReport, match_report
+from clearroom.vulns.vex import VexDocument, VexError, VexStatement
+from clearroom.vulns.vex.resolve import applies_to
+
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "none", "unknown")
+
+
+@dataclass(frozen=True)
+class ScanFinding:
+    finding: Finding
+    vex: VexStatement | None = None
+    """The newest VEX statement about this finding, which decides its status."""
+    conflicts: tuple[VexStatement, ...] = ()
+    """Older statements about it that said something else."""
+    paths: tuple[tuple[str, ...], ...] = ()
+    """Dependency paths (component refs) through which the SBOM pulls the component in."""
+
+    @property
+    def status(self) -> str:
+        return self.vex.status if self.vex is not None else self.finding.status
+
+    @property
+    def rating(self) -> str:
+        score = self.finding.severity
+        return (score.rating or "unknown").lower() if score is not None else "unknown"
+
+    def to_dict(self) -> dict[str, Any]:
+        f = self.finding
+        score = f.severity
+        return {
+            "component": {"ref": f.component_ref, "name": f.component_name},
+            "version": f.component_version,
+            "purl": f.purl,
+            "advisory": f.advisory_id,
+            "aliases": list(f.aliases),
+            "summary": f.summary,
+            "severity": None
+            if score is None
+            else {"score": score.score, "rating": score.rating, "vector": score.vector},
+            "fixed_versions": list(f.fixed_versions),
+            "match": {"status": f.status, "reason": f.reason, "confidence": f.confidence},
+            "status": self.status,
+            "vex": None if self.vex is None else _statement(self.vex),
+            "vex_conflicts": [_statement(s) for s in self.conflicts],
+            "paths": [list(p) for p in self.paths],
+        }
+
+
+def _statement(s: VexStatement) -> dict[str, Any]:
+    return {
+        "status": s.status,
+        "justification": s.justification,
+        "impact_statement": s.impact_statement,
+        "action_statement": s.action_statement,
+        "timestamp": s.timestamp.isoformat() if s.timestamp else None,
+    }
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    sbom: Sbom
+    report: MatchReport
+    findings: tuple[ScanFinding, ...]
+
+    @property
+    def snapshot(self) -> str:
+        return self.report.snapshot
+
+    def counts(self) -> dict[str, int]:
+        """Open findings (affected or unknown, after VEX) per severity rating."""
+        counts = dict.fromkeys(SEVERITY_ORDER, 0)
+        for f in self.findings:
+            if f.status in ("affected", "unknown", "under_investigation"):
+                counts[f.rating if f.rating in counts else "unknown"] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sbom": {
+                "format": self.sbom.format,
+                "spec_version": self.sbom.spec_version,
+                "serial": self.sbom.serial,
+                "components": len(self.sbom.components),
+            },
+            "advisory_snapshot": self.snapshot,
+            "matched": self.report.matched,
+            "not_matchable": [
+                {"ref": n.component_ref, "name": n.name, "purl": n.purl, "reason": n.reason}
+                for n in self.report.not_matchable
+            ],
+            "open_by_severity": self.counts(),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def scan(sbom: Sbom, store: AdvisoryLookup, vex: Iterable[VexDocument] = ()) -> ScanResult:
+    report = match_report(sbom.components, store)
+    statements = [s for document in vex for s in document.statements]
+    findings = [_with_vex(sbom, f, statements) for f in report.findings]
+    findings.sort(key=lambda f: (SEVERITY_ORDER.index(_rank(f)), f.finding.component_name))
+    return ScanResult(sbom, report, tuple(findings))
+
+
+def _rank(f: ScanFinding) -> str:
+    return f.rating if f.rating in SEVERITY_ORDER else "unknown"
+
+
+def _age(numbered: tuple[int, VexStatement]) -> tuple[bool, datetime, int]:
+    """Newest last: by timestamp (a statement without one is the oldest), then order given."""
+    order, statement = numbered
+    stamp = statement.timestamp
+    return stamp is not None, stamp or datetime.min.replace(tzinfo=UTC), order
+
+
+def _with_vex(sbom: Sbom, finding: Finding, statements: Sequence[VexStatement]) -> ScanFinding:
+    names = {finding.advisory_id, *finding.aliases}
+    about = []
+    for statement in statements:
+        if not names & {statement.vulnerability, *statement.aliases}:
+            continue
+        try:
+            if applies_to(statement, finding.purl, finding.component_version):
+                about.append(statement)
+        except VexError:
+            continue  # a statement naming a malformed purl speaks about nothing
+    paths = tuple(tuple(p) for p in sbom.paths_to(finding.component_ref, limit=5))
+    if not about:
+        return ScanFinding(finding, paths=paths)
+    # Newest wins: by timestamp (a statement without one is oldest), then by order given.
+    ordered = sorted(
+        enumerate(about), key=lambda e: (e[1].timestamp is not None, e[1].timestamp or 0, e[0])
+    )
+    newest = ordered[-1][1]
+    conflicts = tuple(s for _, s in ordered[:-1] if s.status != newest.status)
+    return ScanFinding(finding, newest, conflicts, paths)
