@@ -244,12 +244,14 @@ def sign(
 
 
 def _register_sub_apps() -> None:
-    from clearroom.cli import log, log_tools, sign, witness
+    from clearroom.cli import log, log_tools, sign, vulns, witness
 
     log_tools.register(log.app)
     app.add_typer(log.app, name="log")
     app.add_typer(witness.app, name="witness", help="Run a C2SP tlog-witness that cosigns logs.")
     app.add_typer(sign.app, name="key")
+    app.add_typer(vulns.sbom_app, name="sbom")
+    app.add_typer(vulns.vulns_app, name="vulns")
 
 
 _register_sub_apps()

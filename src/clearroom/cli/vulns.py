@@ -1,0 +1,213 @@
+"""``clearroom sbom check`` and ``clearroom vulns sync|scan``: the SBOM and vulnerability cores
+on a laptop, offline, no server — the same code the centre runs, so a result here and on the
+portal agree (each names the advisory snapshot it used)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from clearroom.errors import ClearroomError
+
+sbom_app = typer.Typer(
+    name="sbom", help="Read and assess SBOMs.", no_args_is_help=True, add_completion=False
+)
+vulns_app = typer.Typer(
+    name="vulns",
+    help="Advisories (OSV) and vulnerability scans of SBOMs, with VEX.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(soft_wrap=True)
+FORMATS = ("table", "json", "sarif", "cyclonedx")
+
+
+def default_db() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "clearroom" / "advisories.sqlite3"
+
+
+Db = Annotated[Path | None, typer.Option(help=f"The advisory store (default {default_db()}).")]
+
+
+def _dump(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+@sbom_app.command("check")
+def check(
+    file: Annotated[Path, typer.Argument(help="A CycloneDX or SPDX document.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    validate: Annotated[
+        bool, typer.Option(help="Also validate strictly against the format's schema.")
+    ] = True,
+) -> None:
+    """Parse an SBOM, score it against NTIA and BSI TR-03183-2, and report schema problems."""
+    from clearroom.sbom import quality
+    from clearroom.sbom.load import load_sbom
+    from clearroom.sbom.validate import validate_sbom
+
+    sbom = load_sbom(file)
+    report = quality.assess(sbom)
+    validation = validate_sbom(file) if validate else None
+    if as_json:
+        _dump(
+            {
+                "format": sbom.format,
+                "spec_version": sbom.spec_version,
+                "components": len(sbom.components),
+                "warnings": list(sbom.warnings),
+                "quality": report.to_dict(),
+                "validation": validation.to_dict() if validation else None,
+            }
+        )
+        return
+    console.print(
+        f"[bold]{file.name}[/]: {sbom.format} {sbom.spec_version},"
+        f" {len(sbom.components)} components"
+        + (f", subject {sbom.subject.name}" if sbom.subject else ""),
+        highlight=False,
+    )
+    for warning in sbom.warnings:
+        console.print(f"  [yellow]warning[/] {warning}", highlight=False)
+    table = Table(title="Quality", title_justify="left")
+    for column in ("standard", "score", "weakest elements (share present)"):
+        table.add_column(column)
+    for standard in (report.ntia, report.bsi):
+        worst = sorted(standard.elements.items(), key=lambda item: item[1])[:3]
+        table.add_row(
+            standard.standard,
+            f"{standard.score:.1f} %",
+            ", ".join(f"{name} ({_percent(share)})" for name, share in worst),
+        )
+    console.print(table)
+    if validation is not None:
+        state = "[green]valid[/]" if validation.valid else f"{len(validation.issues)} issues"
+        console.print(f"Schema: {state}", highlight=False)
+        for issue in validation.issues[:20]:
+            console.print(f"  {issue.path}: {issue.message}", highlight=False)
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100 if share <= 1 else share:.0f} %"
+
+
+@vulns_app.command()
+def sync(
+    sources: Annotated[
+        list[Path] | None,
+        typer.Option("--from", help="OSV files, directories or all.zip archives (offline)."),
+    ] = None,
+    ecosystem: Annotated[
+        list[str] | None,
+        typer.Option(help="Download osv.dev's all.zip for this ecosystem (online); repeatable."),
+    ] = None,
+    db: Db = None,
+) -> None:
+    """Import advisories into the store: incremental (by `modified`), aliases merged; prints
+    the new snapshot digest that scans will name."""
+    from clearroom.vulns.store import AdvisoryStore, sync_online
+
+    path = db or default_db()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = list(sources or [])
+    if ecosystem:
+        paths += sync_online(ecosystem, path.parent / "downloads")
+    if not paths:
+        raise ClearroomError("vulns: give --from PATH (offline) or --ecosystem NAME (online)")
+    with AdvisoryStore(path) as store:
+        report = store.import_paths(paths)
+    console.print(
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged,"
+        f" {report.withdrawn} withdrawn, {len(report.rejected)} rejected"
+        f" in {report.seconds:.2f} s; snapshot {report.snapshot}",
+        highlight=False,
+    )
+    for rejection in report.rejected[:20]:
+        console.print(f"  [yellow]rejected[/] {rejection.source}: {rejection.reason}")
+
+
+@vulns_app.command()
+def scan(
+    sbom_file: Annotated[Path, typer.Argument(help="The SBOM to scan.")],
+    db: Db = None,
+    vex: Annotated[
+        list[Path] | None, typer.Option(help="A VEX document (OpenVEX, CSAF, CycloneDX).")
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="table, json, sarif or cyclonedx (a VDR).")
+    ] = "table",
+    fail_on: Annotated[
+        str | None,
+        typer.Option(help="Exit 1 when an open finding is this severe or worse (e.g. high)."),
+    ] = None,
+) -> None:
+    """Match every component against the advisory store and apply the vendor's VEX."""
+    from clearroom.sbom.load import load_sbom
+    from clearroom.vulns.report import to_cyclonedx_vdr, to_sarif
+    from clearroom.vulns.scan import SEVERITY_ORDER
+    from clearroom.vulns.scan import scan as run_scan
+    from clearroom.vulns.store import AdvisoryStore
+    from clearroom.vulns.vex import load_vex
+
+    if output_format not in FORMATS:
+        raise ClearroomError(f"vulns: --format must be one of {', '.join(FORMATS)}")
+    path = db or default_db()
+    if not path.exists():
+        raise ClearroomError(
+            f"vulns: no advisory store at {path}; import advisories first with"
+            " `clearroom vulns sync --from PATH` (or --ecosystem NAME online)"
+        )
+    sbom = load_sbom(sbom_file)
+    documents = [load_vex(p.read_bytes()) for p in vex or []]
+    with AdvisoryStore(path) as store:
+        result = run_scan(sbom, store, documents)
+    if output_format == "json":
+        _dump(result.to_dict())
+    elif output_format == "sarif":
+        _dump(to_sarif(result, sbom_file.as_uri() if sbom_file.is_absolute() else str(sbom_file)))
+    elif output_format == "cyclonedx":
+        _dump(to_cyclonedx_vdr(result))
+    else:
+        _table(result, sbom_file)
+    if fail_on is not None:
+        if fail_on not in SEVERITY_ORDER:
+            raise ClearroomError(f"vulns: --fail-on must be one of {', '.join(SEVERITY_ORDER)}")
+        worst = SEVERITY_ORDER[: SEVERITY_ORDER.index(fail_on) + 1]
+        if any(result.counts()[rating] for rating in worst):
+            raise typer.Exit(1)
+
+
+def _table(result: Any, sbom_file: Path) -> None:
+    table = Table(
+        title=f"{sbom_file.name}: {len(result.sbom.components)} components,"
+        f" {result.report.matched} matchable, {len(result.findings)} findings",
+        title_justify="left",
+    )
+    for column in ("severity", "component", "version", "advisory", "status", "fixed in"):
+        table.add_column(column, overflow="fold")
+    for f in result.findings:
+        vex = f" ({f.vex.justification})" if f.vex is not None and f.vex.justification else ""
+        table.add_row(
+            f.rating,
+            f.finding.component_name,
+            f.finding.component_version,
+            " ".join([f.finding.advisory_id, *f.finding.aliases[:2]]),
+            f.status + vex,
+            ", ".join(f.finding.fixed_versions) or "-",
+        )
+    console.print(table)
+    counts = ", ".join(f"{n} {rating}" for rating, n in result.counts().items() if n)
+    console.print(f"Open: {counts or 'none'}. Advisory snapshot {result.snapshot[:16]}…")
+    if result.report.not_matchable:
+        console.print(
+            f"{len(result.report.not_matchable)} components could not be matched (no purl,"
+            " or an ecosystem without advisories); see --format json"
+        )
