@@ -296,3 +296,25 @@ def test_sync_offline_is_a_clear_error(tmp_path):
     with pytest.raises(StoreError, match="offline"):
         sync_online(["PyPI"], tmp_path, base_url="http://127.0.0.1:9")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_import_names_the_packages_whose_verdicts_may_have_changed(tmp_path):
+    def record(modified, *names):
+        return json.dumps(
+            {
+                "id": "OSV-CHANGE-1",
+                "modified": modified,
+                "affected": [
+                    {"package": {"ecosystem": "PyPI", "name": n}, "versions": ["1.0"]}
+                    for n in names
+                ],
+            }
+        ).encode()
+
+    with AdvisoryStore(tmp_path / "s.sqlite3") as store:
+        first = store.import_records([("a", record("2026-01-01T00:00:00Z", "Alpha", "beta"))])
+        assert first.changed_packages == {("PyPI", "alpha"), ("PyPI", "beta")}
+        again = store.import_records([("a", record("2026-01-01T00:00:00Z", "Alpha", "beta"))])
+        assert again.changed_packages == frozenset()
+        moved = store.import_records([("a", record("2026-02-01T00:00:00Z", "gamma"))])
+        assert moved.changed_packages == {("PyPI", "alpha"), ("PyPI", "beta"), ("PyPI", "gamma")}

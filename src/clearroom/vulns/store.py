@@ -103,6 +103,9 @@ class ImportReport:
     seconds: float = 0.0
     # same modified, different content: the stored record was kept (see the module docstring)
     conflicts: tuple[str, ...] = field(default=(), repr=False)
+    changed_packages: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)
+    """(ecosystem, normalised name) of every package an added or updated advisory names, or
+    named before the update: the only packages whose verdicts can have changed."""
 
     @property
     def seen(self) -> int:
@@ -328,6 +331,7 @@ class AdvisoryStore:
         started = time.perf_counter()
         counts = {"added": 0, "updated": 0, "unchanged": 0, "withdrawn": 0}
         conflicts: list[str] = []
+        touched: set[tuple[str, str]] = set()
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
@@ -346,10 +350,10 @@ class AdvisoryStore:
                     if held is None or held.modified_key < prepared.modified_key:
                         batch[prepared.id] = prepared
                     if len(batch) >= _BATCH:
-                        self._write(batch, counts, conflicts)
+                        self._write(batch, counts, conflicts, touched)
                         batch = {}
                 if batch:
-                    self._write(batch, counts, conflicts)
+                    self._write(batch, counts, conflicts, touched)
                 changed = counts["added"] + counts["updated"]
                 if changed or self._meta("snapshot") is None:
                     self._set_meta("snapshot", self._compute_snapshot())
@@ -369,10 +373,15 @@ class AdvisoryStore:
             snapshot=snapshot,
             seconds=time.perf_counter() - started,
             conflicts=tuple(conflicts),
+            changed_packages=frozenset(touched),
         )
 
     def _write(
-        self, batch: dict[str, _Prepared], counts: dict[str, int], conflicts: list[str]
+        self,
+        batch: dict[str, _Prepared],
+        counts: dict[str, int],
+        conflicts: list[str],
+        touched: set[tuple[str, str]],
     ) -> None:
         db = self._db
         ids = list(batch)
@@ -403,7 +412,13 @@ class AdvisoryStore:
             writes.append(record)
         if not writes:
             return
+        touched.update(p for r in writes for p in r.packages)
         replaced = [(r.id,) for r in writes if r.id in stored]
+        for (ident,) in replaced:
+            touched.update(
+                (row[0], row[1])
+                for row in db.execute("SELECT ecosystem, name FROM packages WHERE id = ?", (ident,))
+            )
         if replaced:
             db.executemany("DELETE FROM packages WHERE id = ?", replaced)
             db.executemany("DELETE FROM aliases WHERE id = ?", replaced)
