@@ -64,6 +64,8 @@ class Config:
     sqlite_busy_timeout_ms: int = 5000
     log_format: str = "json"
     log_level: str = "INFO"
+    advisory_db: str = ""
+    """The OSV advisory store (SQLite). Empty: ``data_dir/advisories.sqlite3``."""
     attest_key: str = ""
     """The centre's attestation key: empty for ``data_dir/attest.pem`` (Ed25519, generated on
     first use, mode 0600), a path to a PEM key, or a ``pkcs11:`` URI (RFC 7512) for an HSM."""
@@ -128,6 +130,10 @@ class Config:
         if self.tlog_max_backlog < 1:
             raise ConfigError("config: tlog_max_backlog must be at least 1")
         return self
+
+    @property
+    def effective_advisory_db(self) -> Path:
+        return Path(self.advisory_db) if self.advisory_db else self.data_dir / "advisories.sqlite3"
 
     @property
     def tlog_dir(self) -> Path:

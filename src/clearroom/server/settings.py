@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "clearroom.server.audit",
     "clearroom.server.transparency",
     "clearroom.server.attestations",
+    "clearroom.server.vulnerabilities",
     "clearroom.server.portal",
     "clearroom.jobs",
 ]

@@ -130,7 +130,11 @@ def _age(numbered: tuple[int, VexStatement]) -> tuple[bool, datetime, int]:
     return stamp is not None, stamp or datetime.min.replace(tzinfo=UTC), order
 
 
-def _with_vex(sbom: Sbom, finding: Finding, statements: Sequence[VexStatement]) -> ScanFinding:
+def vex_for(
+    finding: Finding, statements: Sequence[VexStatement]
+) -> tuple[VexStatement | None, tuple[VexStatement, ...]]:
+    """The newest VEX statement about ``finding`` (its advisory by id or alias, its component
+    by purl) and the older ones that said something else."""
     names = {finding.advisory_id, *finding.aliases}
     about = []
     for statement in statements:
@@ -141,13 +145,14 @@ def _with_vex(sbom: Sbom, finding: Finding, statements: Sequence[VexStatement]) 
                 about.append(statement)
         except VexError:
             continue  # a statement naming a malformed purl speaks about nothing
-    paths = tuple(tuple(p) for p in sbom.paths_to(finding.component_ref, limit=5))
     if not about:
-        return ScanFinding(finding, paths=paths)
-    # Newest wins: by timestamp (a statement without one is oldest), then by order given.
-    ordered = sorted(
-        enumerate(about), key=lambda e: (e[1].timestamp is not None, e[1].timestamp or 0, e[0])
-    )
+        return None, ()
+    ordered = sorted(enumerate(about), key=_age)
     newest = ordered[-1][1]
-    conflicts = tuple(s for _, s in ordered[:-1] if s.status != newest.status)
+    return newest, tuple(s for _, s in ordered[:-1] if s.status != newest.status)
+
+
+def _with_vex(sbom: Sbom, finding: Finding, statements: Sequence[VexStatement]) -> ScanFinding:
+    newest, conflicts = vex_for(finding, statements)
+    paths = tuple(tuple(p) for p in sbom.paths_to(finding.component_ref, limit=5))
     return ScanFinding(finding, newest, conflicts, paths)

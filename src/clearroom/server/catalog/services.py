@@ -232,6 +232,8 @@ def record_upload(
                 pk=stored.pk,
                 dedupe_key=f"sha512:{model_name}:{stored.pk}",
             )
+            if kind == Document.Kind.SBOM:
+                enqueue("sbom.ingest", document=stored.pk, dedupe_key=f"sbom:{stored.pk}")
     except IntegrityError:
         raise Conflict(f"{name!r} already exists in this release") from None
     return stored

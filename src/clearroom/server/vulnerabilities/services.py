@@ -1,0 +1,256 @@
+"""SBOMs into components, components into findings, advisory imports into re-evaluations.
+
+The rules are the cores' (:mod:`clearroom.sbom`, :mod:`clearroom.vulns`); this module stores
+their results and decides what to re-run. Work runs as jobs (:mod:`.tasks`), so a restart
+loses nothing, and re-evaluation is incremental: an advisory import re-evaluates only the
+components of the packages it changed, in the releases that contain them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from clearroom.jobs import enqueue
+from clearroom.sbom.errors import SbomError
+from clearroom.sbom.load import load_sbom
+from clearroom.sbom.quality import assess
+from clearroom.server.catalog.models import Document, Release
+from clearroom.server.services import blob_store
+from clearroom.server.vulnerabilities.models import (
+    Component,
+    Evaluation,
+    Finding,
+    Follow,
+    Notification,
+    ReleaseSbom,
+)
+from clearroom.vulns.match import match_report
+from clearroom.vulns.purl import InvalidPurl, UnsupportedPurl, base_ecosystem, from_purl
+from clearroom.vulns.scan import SEVERITY_ORDER, vex_for
+from clearroom.vulns.store import AdvisoryStore, ImportReport
+from clearroom.vulns.vex import VexError, VexStatement, load_vex
+
+_log = logging.getLogger(__name__)
+PATHS_PER_COMPONENT = 3
+
+
+@cache
+def advisory_store() -> AdvisoryStore:
+    path = Path(settings.CONFIG.effective_advisory_db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return AdvisoryStore(path)
+
+
+def _read(document: Document) -> bytes:
+    return blob_store().read_bytes(document.sha256)
+
+
+# --- SBOM → components ------------------------------------------------------------------------
+
+
+def ingest_sbom(document: Document) -> ReleaseSbom:
+    """Parse an SBOM document into the release's components (replacing an earlier parse)."""
+    release = document.release
+    try:
+        sbom = load_sbom(_read(document))
+    except SbomError as exc:
+        parsed, _ = ReleaseSbom.objects.update_or_create(
+            document=document, defaults={"release": release, "error": str(exc)}
+        )
+        return parsed
+    quality = assess(sbom).to_dict()
+    with transaction.atomic():
+        parsed, _ = ReleaseSbom.objects.update_or_create(
+            document=document,
+            defaults={
+                "release": release,
+                "format": sbom.format,
+                "spec_version": sbom.spec_version,
+                "components": len(sbom.components),
+                "quality": quality,
+                "warnings": list(sbom.warnings),
+                "error": "",
+                "parsed_at": timezone.now(),
+            },
+        )
+        parsed.rows.all().delete()
+        rows = []
+        for c in sbom.components:
+            ecosystem = package = ""
+            if c.purl:
+                try:
+                    target = from_purl(c.purl)
+                    ecosystem, package = base_ecosystem(target.ecosystem), target.name
+                except (InvalidPurl, UnsupportedPurl):
+                    pass
+            rows.append(
+                Component(
+                    release=release,
+                    sbom=parsed,
+                    ref=c.ref[:1000],
+                    name=c.name[:500],
+                    version=(c.version or "")[:200],
+                    purl=(c.purl or "")[:1000],
+                    ecosystem=ecosystem,
+                    package=package[:500],
+                    licences=list(c.licences),
+                    supplier=(c.supplier or "")[:500],
+                    paths=sbom.paths_to(c.ref, limit=PATHS_PER_COMPONENT),
+                )
+            )
+        Component.objects.bulk_create(rows, batch_size=1000)
+        enqueue("vulns.evaluate", release=release.pk, dedupe_key=f"evaluate:{release.pk}")
+    return parsed
+
+
+# --- components → findings --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A stored component as the matcher sees it (ref is the row's primary key)."""
+
+    ref: str
+    name: str
+    version: str | None
+    purl: str | None
+
+
+def vex_statements(release: Release) -> list[VexStatement]:
+    statements: list[VexStatement] = []
+    for document in release.documents.filter(kind=Document.Kind.VEX):
+        try:
+            statements += load_vex(_read(document)).statements
+        except VexError as exc:
+            _log.warning("VEX document %s of %s is unreadable: %s", document.name, release, exc)
+    return statements
+
+
+def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None) -> Evaluation:
+    """Match the release's components (only those of ``packages`` when given) and record
+    findings: new ones, ones seen again, and ones that no longer apply."""
+    rows = Component.objects.filter(release=release).exclude(purl="")
+    if packages is not None:
+        wanted = Q(pk__in=[])
+        for ecosystem, package in packages:
+            wanted |= Q(ecosystem=ecosystem, package=package)
+        rows = rows.filter(wanted)
+    components = {str(c.pk): c for c in rows}
+    store = advisory_store()
+    report = match_report(
+        (_Row(pk, c.name, c.version or None, c.purl) for pk, c in components.items()), store
+    )
+    statements = vex_statements(release)
+    now = timezone.now()
+    new = 0
+    with transaction.atomic():
+        seen: set[int] = set()
+        for found in report.findings:
+            component = components[found.component_ref]
+            newest, _ = vex_for(found, statements)
+            score = found.severity
+            values = {
+                "aliases": list(found.aliases),
+                "summary": found.summary[:5000],
+                "score": score.score if score else None,
+                "rating": (score.rating or "unknown").lower() if score else "unknown",
+                "vector": score.vector[:300] if score else "",
+                "fixed_versions": list(found.fixed_versions),
+                "match_status": found.status,
+                "reason": found.reason,
+                "status": newest.status if newest else found.status,
+                "vex": _vex_json(newest),
+                "last_seen": now,
+                "resolved_at": None,
+                "snapshot": report.snapshot,
+            }
+            finding, created = Finding.objects.update_or_create(
+                release=release,
+                component=component,
+                advisory_id=found.advisory_id,
+                defaults=values,
+            )
+            seen.add(finding.pk)
+            new += created and finding.is_open
+        stale = Finding.objects.filter(
+            release=release, component__in=components.values(), resolved_at__isnull=True
+        ).exclude(pk__in=seen)
+        stale.update(resolved_at=now)
+        evaluation = Evaluation.objects.create(
+            release=release,
+            snapshot=report.snapshot,
+            open_by_severity=open_counts(release),
+            new_findings=new,
+        )
+        if new:
+            _notify(release, new)
+    return evaluation
+
+
+def _vex_json(statement: VexStatement | None) -> dict[str, object] | None:
+    if statement is None:
+        return None
+    return {
+        "status": statement.status,
+        "justification": statement.justification,
+        "impact_statement": statement.impact_statement,
+        "action_statement": statement.action_statement,
+        "timestamp": statement.timestamp.isoformat() if statement.timestamp else None,
+    }
+
+
+def open_counts(release: Release) -> dict[str, int]:
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    open_findings = release.findings.filter(resolved_at__isnull=True, status__in=Finding.OPEN)
+    for rating in open_findings.values_list("rating", flat=True):
+        counts[rating if rating in counts else "unknown"] += 1
+    return counts
+
+
+def _notify(release: Release, new: int) -> None:
+    """The vendor and every organisation following the product hear of new findings."""
+    product = release.product
+    text = (
+        f"{new} new vulnerability finding{'s' if new != 1 else ''} in"
+        f" {product.vendor.slug}/{product.slug}@{release.version}"
+    )
+    followers = Follow.objects.filter(product=product).values_list("organisation_id", flat=True)
+    for organisation_id in {product.vendor_id, *followers}:
+        Notification.objects.create(organisation_id=organisation_id, release=release, text=text)
+
+
+# --- advisories → re-evaluation ---------------------------------------------------------------
+
+
+def import_advisories(paths: Iterable[str | Path]) -> tuple[ImportReport, int]:
+    """Import OSV data and queue re-evaluation of the releases that contain a changed package
+    — those packages only. Returns the report and how many releases were queued."""
+    report = advisory_store().import_paths(list(paths))
+    by_release: dict[int, set[tuple[str, str]]] = {}
+    if report.changed_packages:
+        wanted = Q(pk__in=[])
+        for ecosystem, package in report.changed_packages:
+            wanted |= Q(ecosystem=ecosystem, package=package)
+        for release_id, ecosystem, package in (
+            Component.objects.filter(wanted, release__state=Release.State.PUBLISHED)
+            .values_list("release_id", "ecosystem", "package")
+            .distinct()
+        ):
+            by_release.setdefault(release_id, set()).add((ecosystem, package))
+    with transaction.atomic():
+        for release_id, packages in by_release.items():
+            enqueue(
+                "vulns.evaluate",
+                release=release_id,
+                packages=sorted([list(p) for p in packages]),
+            )
+    return report, len(by_release)

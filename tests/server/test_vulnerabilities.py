@@ -1,0 +1,155 @@
+"""A release's SBOM becomes components, components become findings (VEX applied), and an
+advisory import re-evaluates only the releases and packages it changed, notifying followers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from tests.server.conftest import RELEASE, put
+
+from clearroom.server.accounts.models import Organisation
+from clearroom.server.catalog import services as catalog
+from clearroom.server.catalog.models import Document
+from clearroom.server.vulnerabilities import services
+from clearroom.server.vulnerabilities.models import (
+    Component,
+    Evaluation,
+    Finding,
+    Follow,
+    Notification,
+    ReleaseSbom,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "scan"
+
+
+@pytest.fixture
+def store(settings, tmp_path):
+    settings.CONFIG = dataclasses.replace(settings.CONFIG, advisory_db=str(tmp_path / "adv.db"))
+    services.advisory_store.cache_clear()
+    advisories = tmp_path / "osv"
+    advisories.mkdir()
+    for record in json.loads((DATA / "advisories.json").read_text()):
+        (advisories / f"{record['id']}.json").write_text(json.dumps(record))
+    services.advisory_store().import_paths([advisories])
+    yield services.advisory_store()
+    services.advisory_store().close()
+    services.advisory_store.cache_clear()
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The jobs services ask for (kind, arguments), whatever the configured backend."""
+    calls: list[tuple[str, dict]] = []
+
+    def record(kind, *, dedupe_key=None, **kwargs):
+        calls.append((kind, kwargs))
+        return len(calls)
+
+    monkeypatch.setattr(catalog, "enqueue", record)
+    monkeypatch.setattr(services, "enqueue", record)
+    return calls
+
+
+@pytest.fixture
+def release(world, store, queued):
+    client = world.client(world.token)
+    put(client, "app.bin", b"application")
+    for name, kind in (("app.cdx.json", "sbom"), ("vex.openvex.json", "vex")):
+        data = (DATA / name).read_bytes()
+        assert (
+            put(client, name, data, collection="documents", query=f"?kind={kind}").status_code
+            == 201
+        )
+    assert client.post(f"{RELEASE}/publish").status_code == 200
+    return world.product.releases.get()
+
+
+def _ingest(release):
+    document = release.documents.get(kind=Document.Kind.SBOM)
+    return services.ingest_sbom(document)
+
+
+def test_an_uploaded_sbom_is_parsed_by_a_job_into_components(world, release, queued):
+    assert [kind for kind, _ in queued if kind == "sbom.ingest"] == ["sbom.ingest"]
+    parsed = _ingest(release)
+    assert parsed.error == "" and parsed.format == "cyclonedx" and parsed.components == 4
+    assert parsed.quality["ntia"]["score"] > 0
+    parser = Component.objects.get(release=release, name="parser")
+    assert (parser.ecosystem, parser.package) == ("npm", "@acme/parser")
+    assert parser.paths == [["app", "webkit", "parser"]]
+    assert ("vulns.evaluate", {"release": release.pk}) in queued
+
+
+def test_findings_with_the_vendors_vex_and_a_notification(world, release):
+    lab = Organisation.objects.get(slug="lab")
+    Follow.objects.create(organisation=lab, product=world.product)
+    _ingest(release)
+    evaluation = services.evaluate(release)
+    findings = {f.advisory_id: f for f in Finding.objects.filter(release=release)}
+    assert findings["GHSA-scan-0001"].status == "affected"
+    assert findings["GHSA-scan-0001"].rating == "critical"
+    assert findings["GHSA-scan-0002"].status == "not_affected"
+    assert findings["GHSA-scan-0002"].vex["justification"] == "vulnerable_code_not_in_execute_path"
+    assert evaluation.open_by_severity["critical"] == 1 and evaluation.new_findings == 1
+    assert evaluation.snapshot.startswith("sha256:")
+    notified = set(Notification.objects.values_list("organisation__slug", flat=True))
+    assert notified == {"acme", "lab"}
+
+
+def test_an_import_re_evaluates_only_the_changed_packages(world, release, tmp_path, queued):
+    _ingest(release)
+    services.evaluate(release)
+    queued.clear()
+    new = {
+        "schema_version": "1.6.0",
+        "id": "GHSA-scan-0009",
+        "modified": "2026-03-01T00:00:00Z",
+        "affected": [
+            {
+                "package": {"ecosystem": "npm", "name": "left-pad"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}],
+            }
+        ],
+    }
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    report, releases = services.import_advisories([tmp_path / "new.json"])
+    assert report.added == 1 and releases == 1
+    assert queued == [
+        ("vulns.evaluate", {"release": release.pk, "packages": [["npm", "left-pad"]]})
+    ]
+    services.evaluate(release, [("npm", "left-pad")])
+    open_ids = set(
+        Finding.objects.filter(release=release, resolved_at__isnull=True).values_list(
+            "advisory_id", flat=True
+        )
+    )
+    assert open_ids == {"GHSA-scan-0001", "GHSA-scan-0002", "GHSA-scan-0009"}
+    assert Evaluation.objects.filter(release=release).count() == 2
+
+
+def test_a_finding_that_no_longer_applies_is_resolved_not_deleted(world, release, tmp_path):
+    _ingest(release)
+    services.evaluate(release)
+    withdrawn = json.loads((DATA / "advisories.json").read_text())[0]
+    withdrawn.update(modified="2026-06-01T00:00:00Z", withdrawn="2026-06-01T00:00:00Z")
+    (tmp_path / "w.json").write_text(json.dumps(withdrawn))
+    services.import_advisories([tmp_path / "w.json"])
+    services.evaluate(release, [("npm", "webkit")])
+    webkit = Finding.objects.get(release=release, advisory_id="GHSA-scan-0001")
+    assert webkit.resolved_at is not None and not webkit.is_open
+
+
+def test_an_unreadable_sbom_is_recorded_not_raised(world, store, queued):
+    client = world.client(world.token)
+    put(client, "app.bin", b"application")
+    bad = b'{"bomFormat": "CycloneDX", "components": [ truncated'
+    put(client, "bad.cdx.json", bad, collection="documents", query="?kind=sbom")
+    document = Document.objects.get(name="bad.cdx.json")
+    parsed = services.ingest_sbom(document)
+    assert parsed.error and "SBOM" in parsed.error
+    assert not Component.objects.exists()
+    assert ReleaseSbom.objects.count() == 1
