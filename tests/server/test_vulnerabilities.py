@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from tests.server.conftest import RELEASE, put
 
+from clearroom.sbom.validate import validate_document
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.catalog import services as catalog
 from clearroom.server.catalog.models import Document
@@ -153,3 +154,27 @@ def test_an_unreadable_sbom_is_recorded_not_raised(world, store, queued):
     assert parsed.error and "SBOM" in parsed.error
     assert not Component.objects.exists()
     assert ReleaseSbom.objects.count() == 1
+
+
+def test_the_api_serves_components_findings_and_exports(world, release):
+    _ingest(release)
+    services.evaluate(release)
+    anonymous = world.client()
+    base = RELEASE
+    comps = anonymous.get(f"{base}/components?q=pars").json()
+    assert comps["total"] == 1 and comps["components"][0]["purl"] == "pkg:npm/%40acme/parser@1.4.0"
+    assert comps["sboms"][0]["quality"]["ntia"] > 0
+    open_now = anonymous.get(f"{base}/vulnerabilities").json()
+    assert [f["advisory"] for f in open_now["findings"]] == ["GHSA-scan-0001"]
+    assert open_now["open_by_severity"]["critical"] == 1 and open_now["history"]
+    everything = anonymous.get(f"{base}/vulnerabilities?status=all").json()
+    assert {f["status"] for f in everything["findings"]} == {"affected", "not_affected"}
+    csv_text = anonymous.get(f"{base}/vulnerabilities?format=csv").content.decode()
+    assert csv_text.splitlines()[0].startswith("advisory,aliases,rating")
+    vdr = anonymous.get(f"{base}/vulnerabilities?format=cyclonedx&status=all").json()
+
+    assert validate_document(vdr).valid
+    assert anonymous.get(f"{base}/vulnerabilities?severity=awful").status_code == 422
+    assert anonymous.get(f"{base}/vulnerabilities?format=pdf").status_code == 422
+    portfolio = anonymous.get("/api/organisations/acme/vulnerabilities").json()
+    assert portfolio["releases"][0]["open"] == 1

@@ -4,7 +4,7 @@
 from ninja import NinjaAPI
 
 from clearroom import __version__
-from clearroom.server.api import attestations, catalog, files, log, problems
+from clearroom.server.api import attestations, catalog, files, log, problems, vulnerabilities
 
 api = NinjaAPI(
     title="Clearroom API",
@@ -22,5 +22,6 @@ api.add_router("", catalog.router)
 api.add_router("", files.router)
 api.add_router("", log.router)
 api.add_router("", attestations.router)
+api.add_router("", vulnerabilities.router)
 
 __all__ = ["api"]

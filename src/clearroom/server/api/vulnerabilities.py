@@ -1,0 +1,280 @@
+"""What a release contains and what affects it: components (searchable), findings (filters;
+JSON, CSV or a CycloneDX 1.6 vulnerability disclosure report), a vendor's portfolio, and
+following a product. Reads follow the release's visibility."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from ninja import Router
+
+from clearroom.server.api.auth import api_actor
+from clearroom.server.api.schemas import Problem
+from clearroom.server.authz import visible_releases
+from clearroom.server.catalog import services as catalog
+from clearroom.server.catalog.models import Release
+from clearroom.server.errors import Invalid
+from clearroom.server.vulnerabilities.models import Component, Finding
+from clearroom.server.vulnerabilities.services import open_counts
+from clearroom.vulns.scan import SEVERITY_ORDER
+
+router = Router(tags=["vulnerabilities"])
+PAGE = 500
+FORMATS = ("json", "csv", "cyclonedx")
+STATUSES = tuple(Finding.Status.values)
+CSV_COLUMNS = (
+    "advisory",
+    "aliases",
+    "rating",
+    "score",
+    "component",
+    "version",
+    "purl",
+    "status",
+    "fixed_versions",
+    "first_seen",
+)
+
+
+def component_out(c: Component) -> dict[str, Any]:
+    return {
+        "ref": c.ref,
+        "name": c.name,
+        "version": c.version,
+        "purl": c.purl or None,
+        "ecosystem": c.ecosystem or None,
+        "licences": c.licences,
+        "supplier": c.supplier or None,
+        "paths": c.paths,
+    }
+
+
+def finding_out(f: Finding) -> dict[str, Any]:
+    return {
+        "advisory": f.advisory_id,
+        "aliases": f.aliases,
+        "summary": f.summary,
+        "severity": {"score": f.score, "rating": f.rating, "vector": f.vector or None},
+        "component": {"name": f.component.name, "version": f.component.version},
+        "purl": f.component.purl,
+        "fixed_versions": f.fixed_versions,
+        "status": f.status,
+        "match": {"status": f.match_status, "reason": f.reason or None},
+        "vex": f.vex,
+        "paths": f.component.paths,
+        "first_seen": f.first_seen.isoformat(),
+        "last_seen": f.last_seen.isoformat(),
+        "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
+        "advisory_snapshot": f.snapshot,
+    }
+
+
+@router.get(
+    "/products/{org}/{product}/releases/{version}/components",
+    response={200: dict[str, Any], 404: Problem},
+    url_name="components",
+    summary="The release's components from its SBOMs (search with q, page with offset)",
+)
+def components(
+    request: HttpRequest, org: str, product: str, version: str, q: str = "", offset: int = 0
+) -> Any:
+    release = catalog.get_release(api_actor(request), org, product, version)
+    rows = release.components.all()
+    if q:
+        rows = rows.filter(Q(name__icontains=q) | Q(purl__icontains=q))
+    total = rows.count()
+    page = rows[max(0, offset) : max(0, offset) + PAGE]
+    sboms = [
+        {
+            "document": s.document.name,
+            "format": s.format,
+            "spec_version": s.spec_version,
+            "components": s.components,
+            "quality": {k: v.get("score") for k, v in s.quality.items()},
+            "error": s.error or None,
+        }
+        for s in release.sboms.select_related("document")
+    ]
+    return {"total": total, "sboms": sboms, "components": [component_out(c) for c in page]}
+
+
+def _findings(release: Release, severity: str | None, status: str | None) -> QuerySet[Finding]:
+    rows = release.findings.select_related("component").filter(resolved_at__isnull=True)
+    if severity is not None:
+        if severity not in SEVERITY_ORDER:
+            raise Invalid(f"severity must be one of {', '.join(SEVERITY_ORDER)}")
+        rows = rows.filter(rating=severity)
+    if status == "open" or status is None:
+        rows = rows.filter(status__in=Finding.OPEN)
+    elif status != "all":
+        if status not in STATUSES:
+            raise Invalid(f"status must be open, all or one of {', '.join(STATUSES)}")
+        rows = rows.filter(status=status)
+    return rows
+
+
+@router.get(
+    "/products/{org}/{product}/releases/{version}/vulnerabilities",
+    response={200: None, 404: Problem, 422: Problem},
+    url_name="vulnerabilities",
+    summary="Findings (status open by default; all, or one VEX status), as JSON, CSV or CycloneDX",
+)
+def vulnerabilities(
+    request: HttpRequest,
+    org: str,
+    product: str,
+    version: str,
+    severity: str | None = None,
+    status: str | None = None,
+    format: str = "json",
+) -> Any:
+    release = catalog.get_release(api_actor(request), org, product, version)
+    if format not in FORMATS:
+        raise Invalid(f"format must be one of {', '.join(FORMATS)}")
+    rows = list(_findings(release, severity, status))
+    name = f"{org}-{product}-{version}-vulnerabilities"
+    if format == "csv":
+        return _csv(rows, name)
+    if format == "cyclonedx":
+        body = json.dumps(_vdr(release, rows), indent=2)
+        response = HttpResponse(body, content_type="application/vnd.cyclonedx+json")
+        response["Content-Disposition"] = f'attachment; filename="{name}.cdx.json"'
+        return response
+    evaluation = release.evaluations.order_by("-at").first()
+    doc = {
+        "release": {"vendor": org, "product": product, "version": version},
+        "advisory_snapshot": evaluation.snapshot if evaluation else None,
+        "evaluated_at": evaluation.at.isoformat() if evaluation else None,
+        "open_by_severity": open_counts(release),
+        "history": [
+            {"at": e.at.isoformat(), "open_by_severity": e.open_by_severity}
+            for e in release.evaluations.order_by("at")[:1000]
+        ],
+        "findings": [finding_out(f) for f in rows],
+    }
+    return HttpResponse(json.dumps(doc), content_type="application/json")
+
+
+def _csv(rows: list[Finding], name: str) -> HttpResponse:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for f in rows:
+        writer.writerow(
+            [
+                f.advisory_id,
+                " ".join(f.aliases),
+                f.rating,
+                "" if f.score is None else f.score,
+                f.component.name,
+                f.component.version,
+                f.component.purl,
+                f.status,
+                " ".join(f.fixed_versions),
+                f.first_seen.isoformat(),
+            ]
+        )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+_CDX_STATE = {
+    "not_affected": "not_affected",
+    "affected": "exploitable",
+    "fixed": "resolved",
+    "under_investigation": "in_triage",
+}
+
+
+def _vdr(release: Release, rows: list[Finding]) -> dict[str, Any]:
+    """A CycloneDX 1.6 VDR of the release (the same shape as `clearroom vulns scan
+    --format cyclonedx`)."""
+    components = {f.component_id: f.component for f in rows}
+    vulnerabilities: dict[str, dict[str, Any]] = {}
+    for f in rows:
+        entry = vulnerabilities.setdefault(
+            f.advisory_id,
+            {
+                "id": f.advisory_id,
+                "source": {"name": "OSV", "url": f"https://osv.dev/vulnerability/{f.advisory_id}"},
+                "references": [{"id": a, "source": {"name": "alias"}} for a in f.aliases],
+                "description": f.summary,
+                "affects": [],
+            },
+        )
+        if f.score is not None:
+            entry["ratings"] = [{"score": f.score, "severity": f.rating, "vector": f.vector}]
+        entry["affects"].append({"ref": f"component-{f.component_id}"})
+        if f.vex:
+            entry["analysis"] = {"state": _CDX_STATE.get(f.status, "in_triage")}
+    p = release.product
+    return {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": f"urn:uuid:{uuid.uuid4()}",
+        "version": 1,
+        "metadata": {
+            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "component": {
+                "type": "firmware",
+                "bom-ref": "release",
+                "name": p.slug,
+                "version": release.version,
+                "supplier": {"name": p.vendor.name},
+            },
+        },
+        "components": [
+            {
+                "bom-ref": f"component-{pk}",
+                "type": "library",
+                "name": c.name,
+                **({"version": c.version} if c.version else {}),
+                **({"purl": c.purl} if c.purl else {}),
+            }
+            for pk, c in components.items()
+        ],
+        "vulnerabilities": list(vulnerabilities.values()),
+    }
+
+
+@router.get(
+    "/organisations/{org}/vulnerabilities",
+    response={200: dict[str, Any], 404: Problem},
+    url_name="portfolio",
+    summary="A vendor's portfolio: open findings by severity for each visible release",
+)
+def portfolio(request: HttpRequest, org: str) -> Any:
+    organisation = catalog.get_organisation(org)
+    releases = (
+        visible_releases(api_actor(request))
+        .filter(product__vendor=organisation)
+        .select_related("product")
+        .annotate(
+            open=Count(
+                "findings",
+                filter=Q(findings__resolved_at__isnull=True, findings__status__in=Finding.OPEN),
+            )
+        )
+        .order_by("product__slug", "-created_at")
+    )
+    return {
+        "organisation": organisation.slug,
+        "releases": [
+            {
+                "product": r.product.slug,
+                "version": r.version,
+                "state": r.state,
+                "open": r.open,  # type: ignore[attr-defined]
+                "open_by_severity": open_counts(r) if r.open else {},  # type: ignore[attr-defined]
+            }
+            for r in releases
+        ],
+    }
