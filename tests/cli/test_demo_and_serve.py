@@ -362,3 +362,51 @@ def test_a_release_signed_from_the_cli_verifies_on_another_machine(demo, tmp_pat
     (machine / "tampered.bundle.json").write_text(json.dumps(doc))
     tampered = verify(bundle="tampered.bundle.json")
     assert tampered.returncode == 11, tampered.stdout
+
+
+def _vulnerabilities(base: str, predicate, what: str) -> dict:
+    url = base + "/api/products/acme/edgerouter-x5/releases/2.4.1/vulnerabilities?status=all"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        doc = httpx.get(url).json()
+        if predicate(doc):
+            return doc
+        time.sleep(0.3)
+    pytest.fail(f"the demo never showed {what}: {doc}")
+
+
+def test_the_demo_shows_vulnerabilities_a_vex_decision_and_re_evaluates_on_import(demo, tmp_path):
+    base, _, data_dir = demo
+    doc = _vulnerabilities(base, lambda d: len(d["findings"]) >= 3, "its findings")
+    status = {f["advisory"]: f["status"] for f in doc["findings"]}
+    assert status["DEMO-2026-0001"] == "not_affected"  # the vendor's VEX decided it
+    assert status["DEMO-2026-0002"] == "affected"
+    evaluations = len(doc["history"])
+    advisory = {
+        "schema_version": "1.6.0",
+        "id": "DEMO-2026-0099",
+        "modified": "2026-11-20T00:00:00Z",
+        "summary": "[demo data] a new dropbear flaw",
+        "affected": [
+            {
+                "package": {"ecosystem": "Alpine:v3.19", "name": "dropbear"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+            }
+        ],
+    }
+    (tmp_path / "new.json").write_text(json.dumps(advisory))
+    imported = subprocess.run(
+        [sys.executable, "-m", "clearroom.cli.main", "vulns", "import", "--from", str(tmp_path)],
+        env=_clean_env(CLEARROOM_DATA_DIR=str(data_dir), COLUMNS="200"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert "1 packages changed, 1 releases queued" in imported.stdout
+    after = _vulnerabilities(
+        base,
+        lambda d: "DEMO-2026-0099" in {f["advisory"] for f in d["findings"]},
+        "the new advisory's finding",
+    )
+    assert len(after["history"]) == evaluations + 1

@@ -134,6 +134,43 @@ def sync(
         console.print(f"  [yellow]rejected[/] {rejection.source}: {rejection.reason}")
 
 
+@vulns_app.command("import")
+def import_(
+    sources: Annotated[
+        list[Path] | None,
+        typer.Option("--from", help="OSV files, directories or all.zip archives (offline)."),
+    ] = None,
+    ecosystem: Annotated[
+        list[str] | None,
+        typer.Option(help="Download osv.dev's all.zip for this ecosystem (online); repeatable."),
+    ] = None,
+) -> None:
+    """Import advisories into the centre (its configured store) and queue the re-evaluation of
+    every published release that contains a package the import changed."""
+    from clearroom.cli import _django
+
+    _django.setup()
+    from django.conf import settings
+
+    from clearroom.server.vulnerabilities.services import import_advisories
+    from clearroom.vulns.store import sync_online
+
+    paths: list[Path] = list(sources or [])
+    if ecosystem:
+        downloads = settings.CONFIG.effective_advisory_db.parent / "downloads"
+        paths += sync_online(ecosystem, downloads)
+    if not paths:
+        raise ClearroomError("vulns: give --from PATH (offline) or --ecosystem NAME (online)")
+    report, releases = import_advisories(paths)
+    console.print(
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged,"
+        f" {len(report.rejected)} rejected; snapshot {report.snapshot};"
+        f" {len(report.changed_packages)} packages changed, {releases} releases queued for"
+        " re-evaluation",
+        highlight=False,
+    )
+
+
 @vulns_app.command()
 def scan(
     sbom_file: Annotated[Path, typer.Argument(help="The SBOM to scan.")],

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import tarfile
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +28,7 @@ from clearroom.server.attestations.models import SigningKey
 from clearroom.server.authz import Actor, Permission
 from clearroom.server.catalog import services
 from clearroom.server.catalog.models import AccessGrant, Product, Release
+from clearroom.server.demo_security import import_demo_advisories, openvex, sbom
 from clearroom.server.keyfiles import create_once
 from clearroom.server.services import blob_store
 
@@ -102,67 +102,6 @@ def source_archive(version: str) -> bytes:
             info.size, info.mtime, info.mode = len(data), 1_700_000_000, 0o644
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
-
-
-COMPONENTS = [
-    ("busybox", "1.36.1", "pkg:generic/busybox@1.36.1", "GPL-2.0-only"),
-    ("openssl", "3.0.13", "pkg:generic/openssl@3.0.13", "Apache-2.0"),
-    ("dropbear", "2022.83", "pkg:generic/dropbear@2022.83", "MIT"),
-    ("linux", "6.1.76", "pkg:generic/linux@6.1.76", "GPL-2.0-only"),
-    ("zlib", "1.2.13", "pkg:generic/zlib@1.2.13", "Zlib"),
-]
-
-
-def sbom(version: str, image_sha256: str) -> bytes:
-    document = {
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.6",
-        "serialNumber": "urn:uuid:6f1c2d4e-8a3b-4c5d-9e7f-0a1b2c3d4e5f",
-        "version": 1,
-        "metadata": {
-            "timestamp": "2026-11-01T00:00:00Z",
-            "component": {
-                "type": "firmware",
-                "name": "edgerouter-x5",
-                "version": version,
-                "supplier": {"name": "Acme Networks"},
-                "hashes": [{"alg": "SHA-256", "content": image_sha256}],
-            },
-        },
-        "components": [
-            {
-                "type": "library",
-                "bom-ref": purl,
-                "name": name,
-                "version": v,
-                "purl": purl,
-                "supplier": {"name": name},
-                "licenses": [{"license": {"id": lic}}],
-            }
-            for name, v, purl, lic in COMPONENTS
-        ],
-    }
-    return json.dumps(document, indent=2).encode()
-
-
-def openvex(version: str) -> bytes:
-    document = {
-        "@context": "https://openvex.dev/ns/v0.2.0",
-        "@id": f"https://acme.example/vex/edgerouter-x5-{version}",
-        "author": "Acme Networks PSIRT",
-        "timestamp": "2026-11-01T00:00:00Z",
-        "version": 1,
-        "statements": [
-            {
-                "vulnerability": {"name": "CVE-2022-48174"},
-                "products": [{"@id": f"pkg:generic/acme/edgerouter-x5@{version}"}],
-                "status": "not_affected",
-                "justification": "vulnerable_code_not_in_execute_path",
-                "impact_statement": "The busybox shell is not reachable from any network service.",
-            }
-        ],
-    }
-    return json.dumps(document, indent=2).encode()
 
 
 def _release_files(version: str) -> list[tuple[str, str, str, str, bytes]]:
@@ -289,6 +228,7 @@ def seed() -> DemoInfo:
         category=Product.Category.NETWORK,
         description="A 5G-ready edge router for operators' access networks.",
     )
+    import_demo_advisories()
     key_path, key = vendor_key()
     _register_vendor_key(Actor(user=User.objects.get(username="vendor-owner")), orgs[VENDOR], key)
     _add_release(actor, product, VERSION, publish=True, key=key)
