@@ -8,8 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.server.conftest import RELEASE, put
+from tests.server.conftest import RELEASE, _member, put
+from tests.server.test_attestations import _envelope, _key_event
 
+from clearroom.attest.dsse import sign_envelope
+from clearroom.attest.keys import FileSigner
+from clearroom.attest.predicates import OPENVEX
+from clearroom.attest.statement import PAYLOAD_TYPE, Statement, Subject
 from clearroom.sbom.validate import validate_document
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.catalog import services as catalog
@@ -178,3 +183,50 @@ def test_the_api_serves_components_findings_and_exports(world, release):
     assert anonymous.get(f"{base}/vulnerabilities?format=pdf").status_code == 422
     portfolio = anonymous.get("/api/organisations/acme/vulnerabilities").json()
     assert portfolio["releases"][0]["open"] == 1
+
+
+def _signed_vex(key, statement_fields):
+
+    predicate = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://acme.example/vex/2",
+        "author": "Acme PSIRT",
+        "timestamp": "2026-11-10T00:00:00Z",
+        "version": 2,
+        "statements": [
+            {
+                "vulnerability": {"name": "CVE-2099-1001"},
+                "products": [{"@id": "pkg:npm/webkit@2.0.0"}],
+                **statement_fields,
+            }
+        ],
+    }
+    statement = Statement((Subject("app.bin", {"sha256": "ab" * 32}),), OPENVEX, predicate)
+    return sign_envelope(PAYLOAD_TYPE, statement.to_json(), [key]).to_json()
+
+
+def test_a_signed_vex_statement_must_meet_cisa_minimum_and_then_decides(world, release, queued):
+
+    owner = world.client(world.token_for(_member("owner", world.vendor, "owner"), world.vendor))
+    key = FileSigner.generate()
+    owner.post(
+        "/api/organisations/acme/keys",
+        data=_envelope(_key_event(key), key),
+        content_type="application/json",
+    )
+    _ingest(release)
+    services.evaluate(release)
+    client = world.client(world.token)
+    url = f"{RELEASE}/attestations"
+    lacking = _signed_vex(key, {"status": "not_affected"})
+    refused = client.post(url, data=lacking, content_type="application/json")
+    assert refused.status_code == 422 and "justification" in refused.json()["detail"]
+    good = _signed_vex(
+        key, {"status": "not_affected", "justification": "vulnerable_code_not_present"}
+    )
+    accepted = client.post(url, data=good, content_type="application/json")
+    assert accepted.status_code == 201 and accepted.json()["log"] is not None  # logged now
+    assert ("vulns.evaluate", {"release": release.pk}) in queued
+    services.evaluate(release)
+    webkit = Finding.objects.get(release=release, advisory_id="GHSA-scan-0001")
+    assert webkit.status == "not_affected" and webkit.vex["signed"] is True

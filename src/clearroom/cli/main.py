@@ -250,6 +250,7 @@ def _register_sub_apps() -> None:
     app.add_typer(log.app, name="log")
     app.add_typer(witness.app, name="witness", help="Run a C2SP tlog-witness that cosigns logs.")
     app.add_typer(sign.app, name="key")
+    app.add_typer(sign.vex_app, name="vex")
     app.add_typer(vulns.sbom_app, name="sbom")
     app.add_typer(vulns.vulns_app, name="vulns")
 

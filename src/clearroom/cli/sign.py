@@ -182,3 +182,54 @@ def sign_command(
         f" ({len(statement.subjects)} files) with key {signer.public_key.keyid[:16]}: {out}",
         highlight=False,
     )
+
+
+vex_app = typer.Typer(
+    name="vex",
+    help="Publish your VEX statements, signed, so they change findings and are logged.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@vex_app.command("publish")
+def publish_vex(
+    file: Annotated[Path, typer.Argument(help="An OpenVEX document (JSON).")],
+    product: Annotated[str, typer.Option(help="ORG/PRODUCT, e.g. acme/edgerouter-x5.")],
+    version: Annotated[str, typer.Option(help="The release the statements are about.")],
+    key: KeyFile,
+    url: Url = "http://127.0.0.1:8000",
+    token: Token = "",
+) -> None:
+    """Sign an OpenVEX document as an in-toto statement about the release's public artifacts
+    and submit it: the centre checks CISA's minimum elements and your key, logs it, and
+    re-evaluates the release's findings."""
+    from clearroom.attest.predicates import OPENVEX
+    from clearroom.attest.statement import Statement, Subject
+    from clearroom.cli.client import Client
+
+    org, _, product_slug = product.partition("/")
+    try:
+        predicate = json.loads(file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ClearroomError(f"vex: cannot read {file} as JSON: {exc}") from None
+    path = f"/products/{org}/{product_slug}/releases/{version}"
+    with Client(url, _token(token)) as client:
+        release = client.request("GET", path)
+        subjects = tuple(
+            Subject(a["name"], {"sha256": a["sha256"]})
+            for a in release["artifacts"]
+            if a["confidentiality"] == "public"
+        )
+        if not subjects:
+            raise ClearroomError(f"vex: {product}@{version} has no public artifact to be about")
+        statement = Statement(subjects, OPENVEX, predicate)
+        done = client.request(
+            "POST",
+            f"{path}/attestations",
+            content=sign_statement(statement, load_signer(key)),
+            headers={"Content-Type": "application/json"},
+        )
+    where = f"log entry #{done['log']['index']}" if done.get("log") else "logged at publication"
+    console.print(f"Published {len(predicate.get('statements', []))} VEX statements ({where}).")

@@ -36,6 +36,7 @@ from clearroom.attest.predicates.slsa import (
 from clearroom.attest.predicates.types import (
     CLAIM,
     KEY_EVENT,
+    OPENVEX,
     RELEASE_MANIFEST,
     SLSA_PROVENANCE,
     SLSA_VSA,
@@ -46,6 +47,7 @@ __all__ = [
     "CLAIM",
     "FILE_KINDS",
     "KEY_EVENT",
+    "OPENVEX",
     "RELEASE_MANIFEST",
     "SLSA_PROVENANCE",
     "SLSA_VSA",
@@ -71,12 +73,32 @@ def _key_event(statement: Statement) -> object:
     return KeyEvent.from_statement(statement)
 
 
+def _openvex(statement: Statement) -> object:
+    """An OpenVEX document meeting CISA's minimum elements. Imported late: the offline
+    verifier never needs the VEX reader (nor its dependencies)."""
+    import json
+
+    from clearroom.vulns.vex import VexError, check_minimum, load_vex
+
+    try:
+        document = load_vex(json.dumps(dict(statement.predicate)).encode())
+    except VexError as exc:
+        raise StatementError(f"OpenVEX predicate: {exc}") from None
+    if document.format != "openvex":
+        raise StatementError("OpenVEX predicate: the predicate is not an OpenVEX document")
+    problems = check_minimum(document)
+    if problems:
+        raise StatementError("OpenVEX predicate: " + "; ".join(problems))
+    return document
+
+
 _VALIDATORS: dict[str, Callable[[Statement], object]] = {
     RELEASE_MANIFEST: ReleaseManifest.from_statement,
     SLSA_PROVENANCE: lambda s: validate_provenance(s.predicate),
     SLSA_VSA: lambda s: validate_vsa(s.predicate),
     CLAIM: lambda s: validate_claim(s.predicate),
     KEY_EVENT: _key_event,
+    OPENVEX: _openvex,
 }
 
 

@@ -21,6 +21,7 @@ from clearroom.attest.keys import PublicKey
 from clearroom.attest.predicates import (
     CLAIM,
     KEY_EVENT,
+    OPENVEX,
     RELEASE_MANIFEST,
     SLSA_PROVENANCE,
     ReleaseManifest,
@@ -28,6 +29,7 @@ from clearroom.attest.predicates import (
 )
 from clearroom.attest.registry import KeyEvent, KeyRegistry, Logged, RegistryError, rfc3339
 from clearroom.attest.statement import PAYLOAD_TYPE, Statement
+from clearroom.jobs import enqueue
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.attestations.centre import centre_key, centre_signer
 from clearroom.server.attestations.models import Attestation, SigningKey
@@ -38,7 +40,7 @@ from clearroom.server.errors import Conflict, Forbidden, Invalid, Unauthenticate
 from clearroom.server.transparency import services as log
 from clearroom.tlog import facts
 
-VENDOR_PREDICATES = (RELEASE_MANIFEST, SLSA_PROVENANCE, CLAIM)
+VENDOR_PREDICATES = (RELEASE_MANIFEST, SLSA_PROVENANCE, CLAIM, OPENVEX)
 PENDING = 1 << 62
 """Replay position of key events not yet sequenced: after every logged one, in commit order."""
 
@@ -320,6 +322,8 @@ def add_attestation(actor: Actor, release: Release, data: bytes) -> Attestation:
             release=locked,
             moment=moment if published else None,
         )
+        if statement.predicate_type == OPENVEX:  # the vendor's statements change findings
+            enqueue("vulns.evaluate", release=locked.pk, dedupe_key=f"evaluate:{locked.pk}")
     return attestation
 
 

@@ -8,6 +8,7 @@ components of the packages it changed, in the releases that contain them.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clearroom.attest.dsse import Envelope
+from clearroom.attest.predicates import OPENVEX
+from clearroom.attest.statement import Statement
 from clearroom.jobs import enqueue
 from clearroom.sbom.errors import SbomError
 from clearroom.sbom.load import load_sbom
@@ -125,14 +129,20 @@ class _Row:
     purl: str | None
 
 
-def vex_statements(release: Release) -> list[VexStatement]:
-    statements: list[VexStatement] = []
+def vex_statements(release: Release) -> list[tuple[VexStatement, bool]]:
+    """The vendor's VEX statements about the release, each with whether it was signed (an
+    OpenVEX in-toto statement by a registered key) or came in a VEX document of the release."""
+    found: list[tuple[VexStatement, bool]] = []
     for document in release.documents.filter(kind=Document.Kind.VEX):
         try:
-            statements += load_vex(_read(document)).statements
+            found += [(s, False) for s in load_vex(_read(document)).statements]
         except VexError as exc:
             _log.warning("VEX document %s of %s is unreadable: %s", document.name, release, exc)
-    return statements
+    for attestation in release.attestations.filter(predicate_type=OPENVEX):
+        statement = Statement.parse(Envelope.from_json(bytes(attestation.envelope)).payload)
+        document = load_vex(json.dumps(dict(statement.predicate)).encode())
+        found += [(s, True) for s in document.statements]
+    return found
 
 
 def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None) -> Evaluation:
@@ -149,7 +159,9 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
     report = match_report(
         (_Row(pk, c.name, c.version or None, c.purl) for pk, c in components.items()), store
     )
-    statements = vex_statements(release)
+    vex = vex_statements(release)
+    statements = [s for s, _ in vex]
+    signed = {id(s) for s, is_signed in vex if is_signed}
     now = timezone.now()
     new = 0
     with transaction.atomic():
@@ -168,7 +180,7 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
                 "match_status": found.status,
                 "reason": found.reason,
                 "status": newest.status if newest else found.status,
-                "vex": _vex_json(newest),
+                "vex": _vex_json(newest, signed=newest is not None and id(newest) in signed),
                 "last_seen": now,
                 "resolved_at": None,
                 "snapshot": report.snapshot,
@@ -196,10 +208,11 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
     return evaluation
 
 
-def _vex_json(statement: VexStatement | None) -> dict[str, object] | None:
+def _vex_json(statement: VexStatement | None, *, signed: bool) -> dict[str, object] | None:
     if statement is None:
         return None
     return {
+        "signed": signed,
         "status": statement.status,
         "justification": statement.justification,
         "impact_statement": statement.impact_statement,
