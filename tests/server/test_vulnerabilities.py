@@ -84,6 +84,7 @@ def test_an_uploaded_sbom_is_parsed_by_a_job_into_components(world, release, que
     parsed = _ingest(release)
     assert parsed.error == "" and parsed.format == "cyclonedx" and parsed.components == 4
     assert parsed.quality["ntia"]["score"] > 0
+    assert parsed.validation["valid"] is True  # the strict report, kept beside
     parser = Component.objects.get(release=release, name="parser")
     assert (parser.ecosystem, parser.package) == ("npm", "@acme/parser")
     assert parser.paths == [["app", "webkit", "parser"]]

@@ -57,6 +57,7 @@ class ValidationReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "valid": self.valid,
             "checked_against": self.checked_against,
             "complete": self.complete,
             "issues": [{"path": i.path, "message": i.message} for i in self.issues],

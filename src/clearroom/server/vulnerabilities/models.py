@@ -23,6 +23,9 @@ class ReleaseSbom(models.Model):
     components = models.PositiveIntegerField(default=0)
     quality = models.JSONField(default=dict, help_text="NTIA and BSI TR-03183-2 reports.")
     warnings = models.JSONField(default=list)
+    validation = models.JSONField(
+        default=dict, help_text="Strict schema report (informative; never a gate)."
+    )
     error = models.TextField(blank=True, help_text="Why the document could not be read.")
     parsed_at = models.DateTimeField(default=timezone.now)
 

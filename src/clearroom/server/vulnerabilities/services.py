@@ -27,6 +27,7 @@ from clearroom.jobs import enqueue
 from clearroom.sbom.errors import SbomError
 from clearroom.sbom.load import load_sbom
 from clearroom.sbom.quality import assess
+from clearroom.sbom.validate import validate_sbom
 from clearroom.server.catalog.models import Document, Release
 from clearroom.server.services import blob_store
 from clearroom.server.vulnerabilities.models import (
@@ -64,14 +65,19 @@ def _read(document: Document) -> bytes:
 def ingest_sbom(document: Document) -> ReleaseSbom:
     """Parse an SBOM document into the release's components (replacing an earlier parse)."""
     release = document.release
+    data = _read(document)
     try:
-        sbom = load_sbom(_read(document))
+        sbom = load_sbom(data)
     except SbomError as exc:
         parsed, _ = ReleaseSbom.objects.update_or_create(
             document=document, defaults={"release": release, "error": str(exc)}
         )
         return parsed
     quality = assess(sbom).to_dict()
+    try:
+        validation = validate_sbom(data).to_dict()
+    except SbomError as exc:  # parsable leniently, not as strict JSON (e.g. tag-value)
+        validation = {"valid": None, "note": str(exc)}
     with transaction.atomic():
         parsed, _ = ReleaseSbom.objects.update_or_create(
             document=document,
@@ -82,6 +88,7 @@ def ingest_sbom(document: Document) -> ReleaseSbom:
                 "components": len(sbom.components),
                 "quality": quality,
                 "warnings": list(sbom.warnings),
+                "validation": validation,
                 "error": "",
                 "parsed_at": timezone.now(),
             },
