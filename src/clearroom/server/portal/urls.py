@@ -4,7 +4,7 @@ version, so they never shadow a product's page."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from clearroom.server.portal import log_views, views
+from clearroom.server.portal import log_views, security, views
 
 app_name = "portal"
 urlpatterns = [
@@ -23,8 +23,20 @@ urlpatterns = [
     path("orgs/<str:org>/", views.organisation, name="organisation"),
     path("orgs/<str:org>/-/tokens/", views.create_token, name="create-token"),
     path("orgs/<str:org>/-/tokens/<str:key_id>/revoke", views.revoke_token, name="revoke-token"),
+    path("orgs/<str:org>/-/security/", security.portfolio, name="portfolio"),
+    path("orgs/<str:org>/-/follow/<str:product>", security.follow, name="follow"),
     path("orgs/<str:org>/<str:product>/", views.product, name="product"),
     path("orgs/<str:org>/<str:product>/<str:version>/", views.release, name="release"),
+    path(
+        "orgs/<str:org>/<str:product>/<str:version>/components/",
+        security.components,
+        name="components",
+    ),
+    path(
+        "orgs/<str:org>/<str:product>/<str:version>/vulnerabilities/",
+        security.vulnerabilities,
+        name="vulnerabilities",
+    ),
     path("orgs/<str:org>/<str:product>/<str:version>/publish", views.publish, name="publish"),
     path("orgs/<str:org>/<str:product>/<str:version>/withdraw", views.withdraw, name="withdraw"),
 ]

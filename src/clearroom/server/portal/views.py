@@ -33,7 +33,7 @@ from clearroom.server.authz.request import actor_for
 from clearroom.server.catalog import services
 from clearroom.server.catalog.models import Artifact, Document, Release
 from clearroom.server.errors import Forbidden, Invalid, Unauthenticated
-from clearroom.server.portal import signatures
+from clearroom.server.portal import security, signatures
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.portal.forms import PERMISSION_HELP, TokenForm, WithdrawForm
 
@@ -96,6 +96,7 @@ def _organisation_page(
         "role": role,
         "api_url": reverse("api:organisation", kwargs={"org": organisation.slug}),
         **signatures.organisation_context(organisation),
+        **security.organisation_context(actor, organisation, role),
     }
     if role is not None:
         context["members"] = (
@@ -183,6 +184,7 @@ def product(request: HttpRequest, org: str, product: str) -> HttpResponse:
         "product": found,
         "releases": releases,
         "api_url": reverse("api:product", kwargs={"org": org, "product": product}),
+        **security.product_context(actor, found),
     }
     return render(request, "portal/product.html", context)
 
@@ -240,6 +242,7 @@ def _release_page(
         "withdraw_form": withdraw_form or WithdrawForm(),
         "api_url": release_path(release),
         **signatures.release_context(release, artifacts, documents),
+        **security.release_context(actor, release),
     }
     return render(request, "portal/release.html", context, status=status)
 
