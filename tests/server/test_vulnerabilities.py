@@ -231,3 +231,42 @@ def test_a_signed_vex_statement_must_meet_cisa_minimum_and_then_decides(world, r
     services.evaluate(release)
     webkit = Finding.objects.get(release=release, advisory_id="GHSA-scan-0001")
     assert webkit.status == "not_affected" and webkit.vex["signed"] is True
+
+
+def test_a_confidential_sboms_contents_reach_only_those_who_may_read_it(world, store, queued):
+    client = world.client(world.token)
+    put(client, "app.bin", b"application")
+    data = (DATA / "app.cdx.json").read_bytes()
+    query = "?kind=sbom&confidentiality=confidential"
+    assert put(client, "app.cdx.json", data, collection="documents", query=query).status_code == 201
+    assert client.post(f"{RELEASE}/publish").status_code == 200
+    release = world.product.releases.get()
+    _ingest(release)
+    services.evaluate(release)
+    anonymous = world.client()
+    assert anonymous.get(f"{RELEASE}/components").json() == {
+        "total": 0,
+        "sboms": [],
+        "components": [],
+    }
+    hidden = anonymous.get(f"{RELEASE}/vulnerabilities").json()
+    assert hidden["findings"] == [] and hidden["history"] == []
+    assert (
+        anonymous.get("/api/organisations/acme/vulnerabilities").json()["releases"][0]["open"] == 0
+    )
+    member = client.get(f"{RELEASE}/vulnerabilities").json()
+    assert [f["advisory"] for f in member["findings"]] == ["GHSA-scan-0001", "GHSA-scan-0002"]
+    assert member["history"]
+
+
+def test_followers_hear_of_findings_in_public_releases_only(world, store, queued):
+    lab = Organisation.objects.get(slug="lab")
+    Follow.objects.create(organisation=lab, product=world.product)
+    client = world.client(world.token)
+    put(client, "app.bin", b"application")
+    data = (DATA / "app.cdx.json").read_bytes()
+    put(client, "app.cdx.json", data, collection="documents", query="?kind=sbom")
+    draft = world.product.releases.get()
+    _ingest(draft)
+    services.evaluate(draft)
+    assert set(Notification.objects.values_list("organisation__slug", flat=True)) == {"acme"}

@@ -1,6 +1,8 @@
 """What a release contains and what affects it: components (searchable), findings (filters;
-JSON, CSV or a CycloneDX 1.6 vulnerability disclosure report), a vendor's portfolio, and
-following a product. Reads follow the release's visibility."""
+JSON, CSV or a CycloneDX 1.6 vulnerability disclosure report) and a vendor's portfolio.
+
+Reads follow the release's visibility, and a confidential SBOM's contents (its components and
+their findings) only reach those who may read that SBOM; nothing says something was left out."""
 
 from __future__ import annotations
 
@@ -17,12 +19,11 @@ from ninja import Router
 
 from clearroom.server.api.auth import api_actor
 from clearroom.server.api.schemas import Problem
-from clearroom.server.authz import visible_releases
+from clearroom.server.authz import Actor, visible_files, visible_releases
 from clearroom.server.catalog import services as catalog
-from clearroom.server.catalog.models import Release
+from clearroom.server.catalog.models import Document, Release
 from clearroom.server.errors import Invalid
 from clearroom.server.vulnerabilities.models import Component, Finding
-from clearroom.server.vulnerabilities.services import open_counts
 from clearroom.vulns.scan import SEVERITY_ORDER
 
 router = Router(tags=["vulnerabilities"])
@@ -41,6 +42,10 @@ CSV_COLUMNS = (
     "fixed_versions",
     "first_seen",
 )
+
+
+def _readable_sboms(actor: Actor, releases: QuerySet[Release]) -> QuerySet[Document]:
+    return visible_files(actor, Document.objects.filter(release__in=releases))
 
 
 def component_out(c: Component) -> dict[str, Any]:
@@ -85,8 +90,10 @@ def finding_out(f: Finding) -> dict[str, Any]:
 def components(
     request: HttpRequest, org: str, product: str, version: str, q: str = "", offset: int = 0
 ) -> Any:
-    release = catalog.get_release(api_actor(request), org, product, version)
-    rows = release.components.all()
+    actor = api_actor(request)
+    release = catalog.get_release(actor, org, product, version)
+    readable = _readable_sboms(actor, Release.objects.filter(pk=release.pk))
+    rows = release.components.filter(sbom__document__in=readable)
     if q:
         rows = rows.filter(Q(name__icontains=q) | Q(purl__icontains=q))
     total = rows.count()
@@ -100,13 +107,18 @@ def components(
             "quality": {k: v.get("score") for k, v in s.quality.items()},
             "error": s.error or None,
         }
-        for s in release.sboms.select_related("document")
+        for s in release.sboms.filter(document__in=readable).select_related("document")
     ]
     return {"total": total, "sboms": sboms, "components": [component_out(c) for c in page]}
 
 
-def _findings(release: Release, severity: str | None, status: str | None) -> QuerySet[Finding]:
-    rows = release.findings.select_related("component").filter(resolved_at__isnull=True)
+def _findings(
+    actor: Actor, release: Release, severity: str | None, status: str | None
+) -> QuerySet[Finding]:
+    readable = _readable_sboms(actor, Release.objects.filter(pk=release.pk))
+    rows = release.findings.select_related("component").filter(
+        resolved_at__isnull=True, component__sbom__document__in=readable
+    )
     if severity is not None:
         if severity not in SEVERITY_ORDER:
             raise Invalid(f"severity must be one of {', '.join(SEVERITY_ORDER)}")
@@ -135,10 +147,16 @@ def vulnerabilities(
     status: str | None = None,
     format: str = "json",
 ) -> Any:
-    release = catalog.get_release(api_actor(request), org, product, version)
+    actor = api_actor(request)
+    release = catalog.get_release(actor, org, product, version)
     if format not in FORMATS:
         raise Invalid(f"format must be one of {', '.join(FORMATS)}")
-    rows = list(_findings(release, severity, status))
+    rows = list(_findings(actor, release, severity, status))
+    whole = (
+        not release.documents.filter(kind=Document.Kind.SBOM)
+        .exclude(pk__in=_readable_sboms(actor, Release.objects.filter(pk=release.pk)))
+        .exists()
+    )
     name = f"{org}-{product}-{version}-vulnerabilities"
     if format == "csv":
         return _csv(rows, name)
@@ -148,15 +166,22 @@ def vulnerabilities(
         response["Content-Disposition"] = f'attachment; filename="{name}.cdx.json"'
         return response
     evaluation = release.evaluations.order_by("-at").first()
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    for f in rows:
+        if f.status in Finding.OPEN:
+            counts[f.rating if f.rating in counts else "unknown"] += 1
     doc = {
         "release": {"vendor": org, "product": product, "version": version},
         "advisory_snapshot": evaluation.snapshot if evaluation else None,
         "evaluated_at": evaluation.at.isoformat() if evaluation else None,
-        "open_by_severity": open_counts(release),
+        "open_by_severity": counts if status in (None, "open") else None,
+        # The stored history counts every SBOM; shown to those who may read all of them.
         "history": [
             {"at": e.at.isoformat(), "open_by_severity": e.open_by_severity}
             for e in release.evaluations.order_by("at")[:1000]
-        ],
+        ]
+        if whole
+        else [],
         "findings": [finding_out(f) for f in rows],
     }
     return HttpResponse(json.dumps(doc), content_type="application/json")
@@ -252,19 +277,26 @@ def _vdr(release: Release, rows: list[Finding]) -> dict[str, Any]:
     summary="A vendor's portfolio: open findings by severity for each visible release",
 )
 def portfolio(request: HttpRequest, org: str) -> Any:
+    actor = api_actor(request)
     organisation = catalog.get_organisation(org)
     releases = (
-        visible_releases(api_actor(request))
+        visible_releases(actor)
         .filter(product__vendor=organisation)
         .select_related("product")
-        .annotate(
-            open=Count(
-                "findings",
-                filter=Q(findings__resolved_at__isnull=True, findings__status__in=Finding.OPEN),
-            )
-        )
         .order_by("product__slug", "-created_at")
     )
+    readable = _readable_sboms(actor, releases)
+    open_rows = Finding.objects.filter(
+        release__in=releases,
+        resolved_at__isnull=True,
+        status__in=Finding.OPEN,
+        component__sbom__document__in=readable,
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for release_id, rating, n in (
+        open_rows.values_list("release_id", "rating").annotate(n=Count("id")).order_by()
+    ):
+        counts.setdefault(release_id, dict.fromkeys(SEVERITY_ORDER, 0))[rating] = n
     return {
         "organisation": organisation.slug,
         "releases": [
@@ -272,8 +304,8 @@ def portfolio(request: HttpRequest, org: str) -> Any:
                 "product": r.product.slug,
                 "version": r.version,
                 "state": r.state,
-                "open": r.open,  # type: ignore[attr-defined]
-                "open_by_severity": open_counts(r) if r.open else {},  # type: ignore[attr-defined]
+                "open": sum(counts.get(r.pk, {}).values()),
+                "open_by_severity": counts.get(r.pk, {}),
             }
             for r in releases
         ],

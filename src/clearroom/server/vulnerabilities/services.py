@@ -237,14 +237,16 @@ def open_counts(release: Release) -> dict[str, int]:
 
 
 def _notify(release: Release, new: int) -> None:
-    """The vendor and every organisation following the product hear of new findings."""
+    """The vendor hears of new findings; so does every organisation following the product,
+    once the release is public (a draft is the vendor's business)."""
     product = release.product
     text = (
         f"{new} new vulnerability finding{'s' if new != 1 else ''} in"
         f" {product.vendor.slug}/{product.slug}@{release.version}"
     )
     followers = Follow.objects.filter(product=product).values_list("organisation_id", flat=True)
-    for organisation_id in {product.vendor_id, *followers}:
+    told = {product.vendor_id, *(followers if release.is_public else ())}
+    for organisation_id in told:
         Notification.objects.create(organisation_id=organisation_id, release=release, text=text)
 
 
