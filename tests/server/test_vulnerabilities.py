@@ -270,3 +270,68 @@ def test_followers_hear_of_findings_in_public_releases_only(world, store, queued
     _ingest(draft)
     services.evaluate(draft)
     assert set(Notification.objects.values_list("organisation__slug", flat=True)) == {"acme"}
+
+
+def test_an_import_changing_thousands_of_packages_queues_without_failing(
+    world, release, tmp_path, queued
+):
+    _ingest(release)
+    queued.clear()
+    records = [
+        {
+            "id": f"OSV-MANY-{n}",
+            "modified": "2026-04-01T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "npm", "name": f"pkg-{n}"}, "versions": ["1"]}],
+        }
+        for n in range(2500)
+    ]
+    records.append(
+        {
+            **records[0],
+            "id": "OSV-MANY-webkit",
+            "affected": [
+                {"package": {"ecosystem": "npm", "name": "webkit"}, "versions": ["2.0.0"]}
+            ],
+        }
+    )
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for record in records:
+        (folder / f"{record['id']}.json").write_text(json.dumps(record))
+    report, releases = services.import_advisories([folder])
+    assert len(report.changed_packages) == 2501 and releases == 1
+    assert queued == [("vulns.evaluate", {"release": release.pk, "packages": [["npm", "webkit"]]})]
+
+
+def test_an_unsigned_vex_document_below_cisas_minimum_decides_nothing(world, store, queued):
+    client = world.client(world.token)
+    put(client, "app.bin", b"application")
+    put(
+        client,
+        "app.cdx.json",
+        (DATA / "app.cdx.json").read_bytes(),
+        collection="documents",
+        query="?kind=sbom",
+    )
+    bare = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "statements": [
+            {
+                "vulnerability": {"name": "CVE-2099-1001"},
+                "products": [{"@id": "pkg:npm/webkit@2.0.0"}],
+                "status": "not_affected",
+            }
+        ],
+    }
+    put(
+        client,
+        "bare.openvex.json",
+        json.dumps(bare).encode(),
+        collection="documents",
+        query="?kind=vex",
+    )
+    assert ("vulns.evaluate", {"release": world.product.releases.get().pk}) in queued
+    release = world.product.releases.get()
+    _ingest(release)
+    services.evaluate(release)
+    assert Finding.objects.get(advisory_id="GHSA-scan-0001").status == "affected"

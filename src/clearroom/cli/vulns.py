@@ -96,7 +96,7 @@ def check(
 
 
 def _percent(share: float) -> str:
-    return f"{share * 100 if share <= 1 else share:.0f} %"
+    return f"{share:.0f} %"  # the quality report's shares are already percentages
 
 
 @vulns_app.command()
@@ -183,7 +183,9 @@ def scan(
     ] = "table",
     fail_on: Annotated[
         str | None,
-        typer.Option(help="Exit 1 when an open finding is this severe or worse (e.g. high)."),
+        typer.Option(
+            help="Exit 1 when an open finding is this severe or worse (e.g. high), or unrated."
+        ),
     ] = None,
 ) -> None:
     """Match every component against the advisory store and apply the vendor's VEX."""
@@ -217,7 +219,8 @@ def scan(
     if fail_on is not None:
         if fail_on not in SEVERITY_ORDER:
             raise ClearroomError(f"vulns: --fail-on must be one of {', '.join(SEVERITY_ORDER)}")
-        worst = SEVERITY_ORDER[: SEVERITY_ORDER.index(fail_on) + 1]
+        # Fail closed: an open finding without a severity rating counts as severe.
+        worst = {*SEVERITY_ORDER[: SEVERITY_ORDER.index(fail_on) + 1], "unknown"}
         if any(result.counts()[rating] for rating in worst):
             raise typer.Exit(1)
 

@@ -178,7 +178,7 @@ def vulnerabilities(
         # The stored history counts every SBOM; shown to those who may read all of them.
         "history": [
             {"at": e.at.isoformat(), "open_by_severity": e.open_by_severity}
-            for e in release.evaluations.order_by("at")[:1000]
+            for e in reversed(release.evaluations.order_by("-at")[:1000])  # the newest 1,000
         ]
         if whole
         else [],

@@ -234,6 +234,8 @@ def record_upload(
             )
             if kind == Document.Kind.SBOM:
                 enqueue("sbom.ingest", document=stored.pk, dedupe_key=f"sbom:{stored.pk}")
+            elif kind == Document.Kind.VEX:  # the vendor's statements change findings
+                enqueue("vulns.evaluate", release=release.pk, dedupe_key=f"evaluate:{release.pk}")
     except IntegrityError:
         raise Conflict(f"{name!r} already exists in this release") from None
     return stored

@@ -8,16 +8,18 @@ components of the packages it changed, in the releases that contain them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from clearroom.attest.dsse import Envelope
@@ -42,7 +44,7 @@ from clearroom.vulns.match import match_report
 from clearroom.vulns.purl import InvalidPurl, UnsupportedPurl, base_ecosystem, from_purl
 from clearroom.vulns.scan import SEVERITY_ORDER, vex_for
 from clearroom.vulns.store import AdvisoryStore, ImportReport
-from clearroom.vulns.vex import VexError, VexStatement, load_vex
+from clearroom.vulns.vex import VexError, VexStatement, check_minimum, load_vex
 
 _log = logging.getLogger(__name__)
 PATHS_PER_COMPONENT = 3
@@ -59,25 +61,41 @@ def _read(document: Document) -> bytes:
     return blob_store().read_bytes(document.sha256)
 
 
+@contextlib.contextmanager
+def _as_file(document: Document) -> Iterator[Path]:
+    """The document's bytes as a file, so large SBOMs are streamed, not read whole: the
+    store's own file when it is local, else a temporary copy written chunk by chunk."""
+    local = blob_store().local_path(document.sha256)
+    if local is not None:
+        yield local
+        return
+    with tempfile.NamedTemporaryFile(suffix=".sbom") as copy:
+        with blob_store().open_reader(document.sha256) as reader:
+            for chunk in reader:
+                copy.write(chunk)
+        copy.flush()
+        yield Path(copy.name)
+
+
 # --- SBOM → components ------------------------------------------------------------------------
 
 
 def ingest_sbom(document: Document) -> ReleaseSbom:
     """Parse an SBOM document into the release's components (replacing an earlier parse)."""
     release = document.release
-    data = _read(document)
-    try:
-        sbom = load_sbom(data)
-    except SbomError as exc:
-        parsed, _ = ReleaseSbom.objects.update_or_create(
-            document=document, defaults={"release": release, "error": str(exc)}
-        )
-        return parsed
+    with _as_file(document) as path:
+        try:
+            sbom = load_sbom(path)
+        except SbomError as exc:
+            parsed, _ = ReleaseSbom.objects.update_or_create(
+                document=document, defaults={"release": release, "error": str(exc)}
+            )
+            return parsed
+        try:
+            validation = validate_sbom(path).to_dict()
+        except SbomError as exc:  # parsable leniently, not as strict JSON (e.g. tag-value)
+            validation = {"valid": None, "note": str(exc)}
     quality = assess(sbom).to_dict()
-    try:
-        validation = validate_sbom(data).to_dict()
-    except SbomError as exc:  # parsable leniently, not as strict JSON (e.g. tag-value)
-        validation = {"valid": None, "note": str(exc)}
     with transaction.atomic():
         parsed, _ = ReleaseSbom.objects.update_or_create(
             document=document,
@@ -142,9 +160,14 @@ def vex_statements(release: Release) -> list[tuple[VexStatement, bool]]:
     found: list[tuple[VexStatement, bool]] = []
     for document in release.documents.filter(kind=Document.Kind.VEX):
         try:
-            found += [(s, False) for s in load_vex(_read(document)).statements]
+            vex = load_vex(_read(document))
         except VexError as exc:
             _log.warning("VEX document %s of %s is unreadable: %s", document.name, release, exc)
+            continue
+        if problems := check_minimum(vex):  # CISA's minimum elements, as for signed VEX
+            _log.warning("VEX document %s of %s ignored: %s", document.name, release, problems)
+            continue
+        found += [(s, False) for s in vex.statements]
     for attestation in release.attestations.filter(predicate_type=OPENVEX):
         statement = Statement.parse(Envelope.from_json(bytes(attestation.envelope)).payload)
         document = load_vex(json.dumps(dict(statement.predicate)).encode())
@@ -156,12 +179,10 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
     """Match the release's components (only those of ``packages`` when given) and record
     findings: new ones, ones seen again, and ones that no longer apply."""
     rows = Component.objects.filter(release=release).exclude(purl="")
-    if packages is not None:
-        wanted = Q(pk__in=[])
-        for ecosystem, package in packages:
-            wanted |= Q(ecosystem=ecosystem, package=package)
-        rows = rows.filter(wanted)
-    components = {str(c.pk): c for c in rows}
+    if packages is None:
+        components = {str(c.pk): c for c in rows}
+    else:
+        components = {str(c.pk): c for c in _of_packages(rows, packages)}
     store = advisory_store()
     report = match_report(
         (_Row(pk, c.name, c.version or None, c.purl) for pk, c in components.items()), store
@@ -253,26 +274,37 @@ def _notify(release: Release, new: int) -> None:
 # --- advisories → re-evaluation ---------------------------------------------------------------
 
 
+PACKAGES_PER_QUERY = 500
+PACKAGES_PER_JOB = 200
+"""Beyond this many changed packages in one release, re-evaluate the whole release instead."""
+
+
+def _of_packages(
+    rows: QuerySet[Component], packages: Iterable[tuple[str, str]]
+) -> Iterator[Component]:
+    """The rows of ``packages``, queried per ecosystem in bounded chunks (a single OR of
+    thousands of terms exceeds SQLite's expression depth)."""
+    by_ecosystem: dict[str, list[str]] = {}
+    for ecosystem, package in packages:
+        by_ecosystem.setdefault(ecosystem, []).append(package)
+    for ecosystem, names in by_ecosystem.items():
+        for start in range(0, len(names), PACKAGES_PER_QUERY):
+            chunk = names[start : start + PACKAGES_PER_QUERY]
+            yield from rows.filter(ecosystem=ecosystem, package__in=chunk)
+
+
 def import_advisories(paths: Iterable[str | Path]) -> tuple[ImportReport, int]:
     """Import OSV data and queue re-evaluation of the releases that contain a changed package
     — those packages only. Returns the report and how many releases were queued."""
     report = advisory_store().import_paths(list(paths))
     by_release: dict[int, set[tuple[str, str]]] = {}
-    if report.changed_packages:
-        wanted = Q(pk__in=[])
-        for ecosystem, package in report.changed_packages:
-            wanted |= Q(ecosystem=ecosystem, package=package)
-        for release_id, ecosystem, package in (
-            Component.objects.filter(wanted, release__state=Release.State.PUBLISHED)
-            .values_list("release_id", "ecosystem", "package")
-            .distinct()
-        ):
-            by_release.setdefault(release_id, set()).add((ecosystem, package))
+    published = Component.objects.filter(release__state=Release.State.PUBLISHED)
+    for row in _of_packages(published, report.changed_packages):
+        by_release.setdefault(row.release_id, set()).add((row.ecosystem, row.package))
     with transaction.atomic():
         for release_id, packages in by_release.items():
-            enqueue(
-                "vulns.evaluate",
-                release=release_id,
-                packages=sorted([list(p) for p in packages]),
+            wanted = (
+                sorted([list(p) for p in packages]) if len(packages) <= PACKAGES_PER_JOB else None
             )
+            enqueue("vulns.evaluate", release=release_id, packages=wanted)
     return report, len(by_release)
