@@ -186,8 +186,7 @@ def test_the_api_serves_components_findings_and_exports(world, release):
     assert portfolio["releases"][0]["open"] == 1
 
 
-def _signed_vex(key, statement_fields):
-
+def _signed_vex(key, statement_fields, vulnerability="CVE-2099-1001", purl="pkg:npm/webkit@2.0.0"):
     predicate = {
         "@context": "https://openvex.dev/ns/v0.2.0",
         "@id": "https://acme.example/vex/2",
@@ -196,8 +195,8 @@ def _signed_vex(key, statement_fields):
         "version": 2,
         "statements": [
             {
-                "vulnerability": {"name": "CVE-2099-1001"},
-                "products": [{"@id": "pkg:npm/webkit@2.0.0"}],
+                "vulnerability": {"name": vulnerability},
+                "products": [{"@id": purl}],
                 **statement_fields,
             }
         ],
@@ -231,6 +230,18 @@ def test_a_signed_vex_statement_must_meet_cisa_minimum_and_then_decides(world, r
     services.evaluate(release)
     webkit = Finding.objects.get(release=release, advisory_id="GHSA-scan-0001")
     assert webkit.status == "not_affected" and webkit.vex["signed"] is True
+    # A newer signed statement contradicts the older VEX document: newest wins, both shown.
+    reversal = _signed_vex(
+        key,
+        {"status": "affected", "action_statement": "Upgrade to 1.5.0."},
+        vulnerability="CVE-2099-1002",
+        purl="pkg:npm/%40acme/parser@1.4.0",
+    )
+    assert client.post(url, data=reversal, content_type="application/json").status_code == 201
+    services.evaluate(release)
+    parser = Finding.objects.get(release=release, advisory_id="GHSA-scan-0002")
+    assert parser.status == "affected" and parser.vex["action_statement"] == "Upgrade to 1.5.0."
+    assert [c["status"] for c in parser.vex["conflicts"]] == ["not_affected"]
 
 
 def test_a_confidential_sboms_contents_reach_only_those_who_may_read_it(world, store, queued):

@@ -196,7 +196,7 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
         seen: set[int] = set()
         for found in report.findings:
             component = components[found.component_ref]
-            newest, _ = vex_for(found, statements)
+            newest, conflicts = vex_for(found, statements)
             score = found.severity
             values = {
                 "aliases": list(found.aliases),
@@ -208,7 +208,7 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
                 "match_status": found.status,
                 "reason": found.reason,
                 "status": newest.status if newest else found.status,
-                "vex": _vex_json(newest, signed=newest is not None and id(newest) in signed),
+                "vex": _vex_json(newest, conflicts, signed),
                 "last_seen": now,
                 "resolved_at": None,
                 "snapshot": report.snapshot,
@@ -236,11 +236,21 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
     return evaluation
 
 
-def _vex_json(statement: VexStatement | None, *, signed: bool) -> dict[str, object] | None:
+def _vex_json(
+    statement: VexStatement | None, conflicts: Iterable[VexStatement], signed: set[int]
+) -> dict[str, object] | None:
+    """The deciding statement, and the older ones that said otherwise (shown, not hidden)."""
     if statement is None:
         return None
     return {
-        "signed": signed,
+        **_statement_json(statement, signed),
+        "conflicts": [_statement_json(s, signed) for s in conflicts],
+    }
+
+
+def _statement_json(statement: VexStatement, signed: set[int]) -> dict[str, object]:
+    return {
+        "signed": id(statement) in signed,
         "status": statement.status,
         "justification": statement.justification,
         "impact_statement": statement.impact_statement,
