@@ -15,15 +15,31 @@ Rules:
   same group, evaluated without doubt, says "not affected": duplicates describe the same flaw,
   so a decided "no" outranks an undecidable one.
 - Withdrawn advisories are ignored.
+
+Speed: a store that keeps a match index (``AdvisoryStore.indexed``) hands over each package's
+advisories in compact form; they are evaluated by ``osv.evaluate_indexed`` (the same algorithm
+and helpers as ``Affected.evaluate``) and only what a finding shows is decoded. Where the compact
+form cannot answer exactly (an invalid range, an unknown ordering, a version that does not parse
+or compare) the full record is read and evaluated as before, so findings do not depend on which
+path produced them. Any other ``AdvisoryLookup`` is matched through ``lookup``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from clearroom.vulns.osv import Advisory, Affected, Evaluation
+from clearroom.vulns.osv import (
+    Advisory,
+    Affected,
+    Evaluation,
+    IndexedAdvisory,
+    IndexedPackage,
+    KeyCache,
+    evaluate_indexed,
+    indexed_fixed,
+)
 from clearroom.vulns.purl import (
     InvalidPurl,
     PurlTarget,
@@ -64,6 +80,33 @@ class AdvisoryLookup(Protocol):
 
     def lookup(self, ecosystem: str, name: str) -> list[Advisory]: ...
     def snapshot(self) -> str: ...
+
+
+@runtime_checkable
+class IndexedLookup(Protocol):
+    """A store with a match index (``AdvisoryStore`` fits); see the module docstring."""
+
+    def indexed(
+        self, packages: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], IndexedPackage] | None: ...
+    def get(self, ident: str) -> Advisory | None: ...
+
+
+class _Head(Protocol):
+    """What grouping and a finding read of an advisory (``Advisory`` and ``IndexedAdvisory``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+    @property
+    def ids(self) -> frozenset[str]: ...
+    @property
+    def related(self) -> tuple[str, ...]: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def database_specific(self) -> Mapping[str, Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -127,7 +170,7 @@ def _applies(affected: Affected, target: PurlTarget) -> bool:
 
 @dataclass(slots=True)
 class _Verdict:
-    advisory: Advisory
+    advisory: _Head
     result: Evaluation
     fixed: tuple[str, ...]
     severity: Score | None
@@ -148,6 +191,83 @@ def _evaluate(advisory: Advisory, target: PurlTarget, version: str) -> _Verdict 
     severities = [(s.type, s.score) for s in advisory.severity]
     severities += [(s.type, s.score) for a in entries for s in a.severity]
     return _Verdict(advisory, result, fixed, best_score(severities))
+
+
+_NO: Evaluation = Evaluation(False)
+_FULL_RECORD = object()
+"""``_indexed_answer``'s answer when only the full record can say."""
+_Answer = tuple[Evaluation, list[Any]]
+
+
+def _indexed_answer(
+    entries: list[Any], target: PurlTarget, version: str, keys: KeyCache
+) -> _Answer | object | None:
+    """The first half of ``_evaluate`` on the match index's compact entries (same rules, same
+    order): the evaluation and the entries that apply, None when none does, or
+    ``_FULL_RECORD``."""
+    # the store gives only entries naming the package (base ecosystem compared ignoring case);
+    # what is left of ``_applies`` is the release suffix
+    wanted = target.ecosystem
+    if ":" in wanted:
+        wanted = wanted.lower()
+        entries = [e for e in entries if ":" not in e[0] or e[0].lower() == wanted]
+    if not entries:
+        return None
+    if len(entries) == 1:  # the usual case, and what the general one below comes to for it
+        single = evaluate_indexed(entries[0], version, keys)
+        return _FULL_RECORD if single is None else (single, entries)
+    results: list[Evaluation] = []
+    for entry in entries:
+        answer = evaluate_indexed(entry, version, keys)
+        if answer is None:
+            return _FULL_RECORD
+        results.append(answer)
+    if any(r.affected for r in results):
+        result = next(r for r in results if r.affected)
+    elif any(r.affected is None for r in results):
+        result = Evaluation(None, "; ".join(dict.fromkeys(r.reason for r in results if r.reason)))
+    else:
+        result = _NO
+    return result, entries
+
+
+def _indexed_verdict(advisory: IndexedAdvisory, answer: _Answer, keys: KeyCache) -> _Verdict:
+    """The second half of ``_evaluate``: fixed versions and severity where it is not a no."""
+    result, entries = answer
+    if result.affected is False:
+        return _Verdict(advisory, _NO, (), None)
+    fixed = tuple(dict.fromkeys(f for e in entries for f in indexed_fixed(e, keys)))
+    severities = advisory.severity_pairs
+    severities += [(t, s) for e in entries for t, s in e[3]]
+    return _Verdict(advisory, result, fixed, best_score(severities))
+
+
+def _indexed_verdicts(
+    store: IndexedLookup,
+    package: IndexedPackage,
+    target: PurlTarget,
+    version: str,
+    keys: KeyCache,
+) -> list[_Verdict]:
+    """The verdicts of a package's advisories, [] when all are a decided "no" (there is
+    nothing to find then, and no objects are made for them)."""
+    rows = package.decoded()
+    answers = [_indexed_answer(row[1], target, version, keys) for row in rows]
+    if all(a is None or (a is not _FULL_RECORD and a[0].affected is False) for a in answers):  # type: ignore[index]
+        return []
+    verdicts: list[_Verdict] = []
+    for ident, row, head, answer in zip(package.ids, rows, package.heads, answers, strict=True):
+        if answer is None:
+            continue
+        if answer is _FULL_RECORD:
+            full = store.get(ident)
+            verdict = None if full is None else _evaluate(full, target, version)
+            if verdict is not None:
+                verdicts.append(verdict)
+        else:
+            advisory = IndexedAdvisory(ident, row[0], row[1], head)
+            verdicts.append(_indexed_verdict(advisory, answer, keys))  # type: ignore[arg-type]
+    return verdicts
 
 
 def _alias_groups(verdicts: Sequence[_Verdict]) -> list[list[_Verdict]]:
@@ -247,7 +367,8 @@ def match_report(components: Iterable[ComponentLike], store: AdvisoryLookup) -> 
     findings: list[Finding] = []
     skipped: list[NotMatchable] = []
     evaluated: dict[tuple[str, str, str], list[Finding]] = {}
-    count = matched = 0
+    targets: list[tuple[ComponentLike, PurlTarget]] = []
+    count = 0
     for component in components:
         count += 1
         target = _target(component)
@@ -257,23 +378,41 @@ def match_report(components: Iterable[ComponentLike], store: AdvisoryLookup) -> 
                     component.ref, component.name, component.version, component.purl, target
                 )
             )
-            continue
-        matched += 1
+        else:
+            targets.append((component, target))
+    indexed_store = store if isinstance(store, IndexedLookup) else None
+    index = (
+        indexed_store.indexed([(t.ecosystem, t.name) for _, t in targets])
+        if indexed_store
+        else None
+    )
+    keys = KeyCache()
+    for component, target in targets:
         version = target.version or ""
         key = (target.ecosystem, target.name, version)
         templates = evaluated.get(key)
         if templates is None:
-            verdicts = [
-                verdict
-                for advisory in store.lookup(target.ecosystem, target.name)
-                if not advisory.is_withdrawn
-                and (verdict := _evaluate(advisory, target, version)) is not None
-            ]
-            templates = evaluated[key] = [
-                found
-                for group in _alias_groups(verdicts)
-                if (found := _finding(target, version, group)) is not None
-            ]
+            if indexed_store is not None and index is not None:
+                verdicts = _indexed_verdicts(
+                    indexed_store, index[(target.ecosystem, target.name)], target, version, keys
+                )
+            else:
+                verdicts = [
+                    verdict
+                    for advisory in store.lookup(target.ecosystem, target.name)
+                    if not advisory.is_withdrawn
+                    and (verdict := _evaluate(advisory, target, version)) is not None
+                ]
+            templates = evaluated[key] = (
+                [
+                    found
+                    for group in _alias_groups(verdicts)
+                    if (found := _finding(target, version, group)) is not None
+                ]
+                # a group of decided "no"s gives no finding: most packages need no grouping
+                if any(v.result.affected is not False for v in verdicts)
+                else []
+            )
         findings.extend(
             replace(t, component_ref=component.ref, component_name=component.name, purl=target.purl)
             for t in templates
@@ -282,7 +421,7 @@ def match_report(components: Iterable[ComponentLike], store: AdvisoryLookup) -> 
         findings=tuple(findings),
         not_matchable=tuple(skipped),
         components=count,
-        matched=matched,
+        matched=len(targets),
         snapshot=store.snapshot(),
     )
 

@@ -25,24 +25,32 @@ from __future__ import annotations
 
 import bisect
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from clearroom.errors import ClearroomError
 from clearroom.vulns.purl import base_ecosystem, normalise_name
 from clearroom.vulns.versions import UnknownEcosystem, UnparsableVersion, ecosystem
 
 __all__ = [
+    "INDEX_FORMAT",
     "Advisory",
     "Affected",
     "Evaluation",
     "Event",
+    "IndexedAdvisory",
+    "IndexedPackage",
     "InvalidAdvisory",
+    "KeyCache",
     "Package",
     "Range",
     "Reference",
     "SeverityEntry",
+    "evaluate_indexed",
+    "index_record",
+    "indexed_fixed",
     "parse_advisory",
 ]
 
@@ -50,7 +58,9 @@ EventKind = Literal["introduced", "fixed", "last_affected", "limit"]
 EVENT_KINDS: Final = ("introduced", "fixed", "last_affected", "limit")
 RANGE_TYPES: Final = ("SEMVER", "ECOSYSTEM", "GIT")
 _INTRODUCED, _FIXED, _LAST_AFFECTED, _LIMIT = range(4)
-_KIND_CODE: Final = {"introduced": _INTRODUCED, "fixed": _FIXED, "last_affected": _LAST_AFFECTED}
+_EVENT_CODE: Final = {kind: code for code, kind in enumerate(EVENT_KINDS)}
+_CLOSING: Final = (_FIXED, _LAST_AFFECTED)
+_FIRST: Final = (0,)  # the walk position of introduced "0": before every (1, key)
 
 
 class InvalidAdvisory(ClearroomError):
@@ -108,6 +118,18 @@ def _parse_key(order: Any, version: str) -> tuple[Any, str | None]:
         return None, f"unparsable version {version!r}: {exc}"
 
 
+_Known = dict[str, tuple[Any, str | None]]
+"""Version -> ``_parse_key`` answer, for one ordering: what one parse (or one matching run)
+has already worked out, so a version met again costs a dict lookup."""
+
+
+def _cached_key(order: Any, version: str, known: _Known) -> tuple[Any, str | None]:
+    parsed = known.get(version)
+    if parsed is None:
+        parsed = known[version] = _parse_key(order, version)
+    return parsed
+
+
 @dataclass(frozen=True)
 class Range:
     """One ``ranges[]`` entry. ``invalid`` says why it cannot be evaluated (None = fine)."""
@@ -117,8 +139,8 @@ class Range:
     repo: str | None = None
     database_specific: Mapping[str, Any] | None = None
     invalid: str | None = None
-    # (kind code, key) in evaluation order; introduced "0" has key None and sorts first.
-    _walk: tuple[tuple[int, Any], ...] = field(default=(), repr=False, compare=False)
+    # (position, kind code, key) in evaluation order: see _Walk
+    _walk: tuple[tuple[Any, int, Any], ...] = field(default=(), repr=False, compare=False)
     _limits: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
     @property
@@ -127,92 +149,153 @@ class Range:
 
     def includes(self, key: Any) -> bool:
         """The spec's BeforeLimits + event walk for an already-parsed version key."""
-        if self._limits and not any(lim is None or key < lim for lim in self._limits):
-            return False
-        vulnerable = False
-        for kind, at in self._walk:
-            if kind == _INTRODUCED:
-                if at is None or not key < at:
-                    vulnerable = True
-            elif kind == _FIXED:
-                if not key < at:
-                    vulnerable = False
-            elif at < key:  # last_affected
-                vulnerable = False
-        return vulnerable
+        return _includes(self._walk, self._limits, key)
 
 
-def _parse_events(raw: Any) -> tuple[tuple[Event, ...], str | None]:
+def _event_pairs(raw: Any) -> tuple[list[tuple[int, str]], str | None]:
+    """The well-formed events of a range as ``(kind code, version)`` pairs, and the first
+    problem met (None: every event was well-formed)."""
     if not isinstance(raw, list):
-        return (), "events is not a list"
-    events: list[Event] = []
+        return [], "events is not a list"
+    pairs: list[tuple[int, str]] = []
     problem: str | None = None
     for item in raw:
         if not isinstance(item, dict) or len(item) != 1:
             problem = problem or f"event {item!r} must have exactly one kind"
             continue
         ((kind, version),) = item.items()
-        if kind not in EVENT_KINDS:
+        code = _EVENT_CODE.get(kind) if isinstance(kind, str) else None
+        if code is None:
             problem = problem or f"unknown event kind {kind!r}"
             continue
         if not isinstance(version, str) or not version:
             problem = problem or f"{kind} version is not a non-empty string"
             continue
-        events.append(Event(kind, version))
-    return tuple(events), problem
+        pairs.append((code, version))
+    return pairs, problem
 
 
-def _build_range(raw: Any, order: Any, ecosystem_name: str) -> Range:
+def _range_shape(raw: Any) -> tuple[str, list[tuple[int, str]], str | None]:
+    """A range's type, its well-formed events, and why it cannot be evaluated whatever the
+    versions say (None: nothing yet). Shared by the parser and the store's match index, so
+    both flag exactly the same ranges."""
     if not isinstance(raw, dict):
-        return Range(type="?", events=(), invalid="range is not an object")
+        return "?", [], "range is not an object"
     rtype = raw.get("type")
     rtype = rtype if isinstance(rtype, str) else "?"
-    repo = raw.get("repo") if isinstance(raw.get("repo"), str) else None
-    dbs = raw.get("database_specific") if isinstance(raw.get("database_specific"), dict) else None
-    events, problem = _parse_events(raw.get("events"))
-    base = Range(type=rtype, events=events, repo=repo, database_specific=dbs)
-
-    def flagged(reason: str) -> Range:
-        return Range(rtype, events, repo, dbs, invalid=reason)
-
+    pairs, problem = _event_pairs(raw.get("events"))
     if problem:
-        return flagged(problem)
+        return rtype, pairs, problem
     if rtype not in RANGE_TYPES:
-        return flagged(f"unknown range type {rtype!r}")
-    if not any(e.kind == "introduced" for e in events):
-        return flagged("no introduced event")
-    if rtype == "GIT":
-        return base
-    if order is None:
-        return flagged(f"no version ordering for ecosystem {ecosystem_name!r}")
-    walk: list[tuple[tuple[int, ...] | tuple[int, Any], int, Any]] = []
+        return rtype, pairs, f"unknown range type {rtype!r}"
+    if _INTRODUCED not in [code for code, _ in pairs]:
+        return rtype, pairs, "no introduced event"
+    return rtype, pairs, None
+
+
+def _first(item: tuple[Any, ...]) -> Any:
+    return item[0]
+
+
+_Walk = list[tuple[Any, int, Any]]
+"""A range's events as evaluated: ``(position, kind code, key)`` in version order, where the
+position is ``(1, key)``, or ``(0,)`` for ``introduced: "0"`` (key None), which comes first."""
+
+
+def _compile(
+    pairs: Sequence[Sequence[Any]], order: Any, known: _Known
+) -> tuple[_Walk, list[Any]] | str:
+    """A SEMVER/ECOSYSTEM range's events as the evaluation walk and its limits (None for
+    ``*``); or why the versions cannot be ordered."""
+    walk: _Walk = []
     limits: list[Any] = []
-    for event in events:
-        if event.kind == "introduced" and event.version == "0":
-            walk.append(((0,), _INTRODUCED, None))
+    for code, version in pairs:
+        if code == _INTRODUCED and version == "0":
+            walk.append((_FIRST, _INTRODUCED, None))
             continue
-        if event.kind == "limit" and "*" in event.version:
+        if code == _LIMIT and "*" in version:
             limits.append(None)
             continue
-        key, why = _parse_key(order, event.version)
+        parsed = known.get(version)
+        if parsed is None:
+            parsed = known[version] = _parse_key(order, version)
+        key, why = parsed
         if why is not None:
-            return flagged(f"{event.kind}: {why}")
-        if event.kind == "limit":
+            return f"{EVENT_KINDS[code]}: {why}"
+        if code == _LIMIT:
             limits.append(key)
         else:
-            walk.append(((1, key), _KIND_CODE[event.kind], key))
+            walk.append(((1, key), code, key))
     try:  # stable: events at the same version keep the record's order
-        walk.sort(key=lambda item: item[0])
+        if len(walk) == 2:  # the usual range: what sort() does for two, without its set-up
+            if walk[1][0] < walk[0][0]:
+                walk.reverse()
+        elif len(walk) > 2:
+            walk.sort(key=_first)
     except TypeError as exc:
-        return flagged(f"event versions do not compare: {exc}")
-    return Range(
-        rtype,
-        events,
-        repo,
-        dbs,
-        _walk=tuple((code, key) for _, code, key in walk),
-        _limits=tuple(limits),
-    )
+        return f"event versions do not compare: {exc}"
+    return walk, limits
+
+
+def _includes(walk: Sequence[tuple[Any, int, Any]], limits: Sequence[Any], key: Any) -> bool:
+    """The spec's BeforeLimits + event walk for an already-parsed version key."""
+    if limits and not any(lim is None or key < lim for lim in limits):
+        return False
+    vulnerable = False
+    for _, kind, at in walk:
+        if kind == _INTRODUCED:
+            if at is None or not key < at:
+                vulnerable = True
+        elif kind == _FIXED:
+            if not key < at:
+                vulnerable = False
+        elif at < key:  # last_affected
+            vulnerable = False
+    return vulnerable
+
+
+def _build_range(raw: Any, order: Any, ecosystem_name: str, known: _Known) -> Range:
+    rtype, pairs, problem = _range_shape(raw)
+    events = tuple([Event(EVENT_KINDS[code], version) for code, version in pairs])
+    if isinstance(raw, dict):
+        repo = raw.get("repo")
+        repo = repo if isinstance(repo, str) else None
+        dbs = raw.get("database_specific")
+        dbs = dbs if isinstance(dbs, dict) else None
+    else:
+        repo = dbs = None
+    if problem is None and rtype != "GIT":
+        if order is None:
+            problem = f"no version ordering for ecosystem {ecosystem_name!r}"
+        else:
+            compiled = _compile(pairs, order, known)
+            if isinstance(compiled, str):
+                problem = compiled
+            else:
+                return Range(rtype, events, repo, dbs, None, tuple(compiled[0]), tuple(compiled[1]))
+    return Range(rtype, events, repo, dbs, problem)
+
+
+def _sorted_keys(order: Any, versions: Sequence[str], known: _Known) -> tuple[Any, ...]:
+    """Sorted keys of the parsable ``versions``, () if they do not compare."""
+    keys = [k for k, why in (_cached_key(order, v, known) for v in versions) if not why]
+    try:
+        return tuple(sorted(keys))
+    except TypeError:
+        return ()
+
+
+def _ordered_fixed(order: Any, known: _Known, fixed: list[str]) -> tuple[str, ...]:
+    """``fixed`` versions deduplicated and, when all parse and compare, in version order."""
+    fixed = list(dict.fromkeys(fixed))
+    if order is not None:
+        keyed = [(_cached_key(order, v, known)[0], v) for v in fixed]
+        if all(k is not None for k, _ in keyed):
+            try:
+                return tuple(v for _, v in sorted(keyed, key=_first))
+            except TypeError:
+                pass
+    return tuple(fixed)
 
 
 @dataclass(frozen=True)
@@ -234,11 +317,7 @@ class Affected:
         """Sorted keys of the parsable listed versions, so "1.0" finds a listed "1.0.0"."""
         if self._order is None or not self.versions:
             return ()
-        keys = [k for k, why in (_parse_key(self._order, v) for v in self.versions) if not why]
-        try:
-            return tuple(sorted(keys))
-        except TypeError:
-            return ()
+        return _sorted_keys(self._order, self.versions, {})
 
     @functools.cached_property
     def index_key(self) -> tuple[str, str]:
@@ -301,15 +380,7 @@ class Affected:
         fixed = [
             e.version for r in self.ranges if r.type != "GIT" for e in r.events if e.kind == "fixed"
         ]
-        fixed = list(dict.fromkeys(fixed))
-        if self._order is not None:
-            keyed = [(_parse_key(self._order, v)[0], v) for v in fixed]
-            if all(k is not None for k, _ in keyed):
-                try:
-                    return tuple(v for _, v in sorted(keyed, key=lambda kv: kv[0]))
-                except TypeError:
-                    pass
-        return tuple(fixed)
+        return _ordered_fixed(self._order, {}, fixed)
 
 
 @dataclass(frozen=True)
@@ -342,7 +413,7 @@ class Advisory:
 def _strings(raw: Any) -> tuple[str, ...]:
     if not isinstance(raw, list):
         return ()
-    return tuple(s for s in raw if isinstance(s, str))
+    return tuple([s for s in raw if isinstance(s, str)])
 
 
 def _str(raw: Any) -> str | None:
@@ -359,6 +430,19 @@ def _severity(raw: Any) -> tuple[SeverityEntry, ...]:
         and isinstance(s.get("type"), str)
         and isinstance(s.get("score"), str)
     )
+
+
+def _severity_pairs(raw: Any) -> list[tuple[str, str]]:
+    """``_severity`` as plain pairs, for the match index."""
+    if not isinstance(raw, list) or not raw:
+        return []
+    return [
+        (s["type"], s["score"])
+        for s in raw
+        if isinstance(s, dict)
+        and isinstance(s.get("type"), str)
+        and isinstance(s.get("score"), str)
+    ]
 
 
 def _mapping(raw: Any) -> Mapping[str, Any] | None:
@@ -379,9 +463,10 @@ def _affected(raw: Any) -> Affected | None:
     order = _ecosystem_order(package.ecosystem) if package.ecosystem else None
     ranges_raw = raw.get("ranges")
     ranges: Sequence[Any] = ranges_raw if isinstance(ranges_raw, list) else ()
+    known: _Known = {}
     return Affected(
         package=package,
-        ranges=tuple(_build_range(r, order, package.ecosystem) for r in ranges),
+        ranges=tuple([_build_range(r, order, package.ecosystem, known) for r in ranges]),
         versions=_strings(raw.get("versions")),
         severity=_severity(raw.get("severity")),
         ecosystem_specific=_mapping(raw.get("ecosystem_specific")),
@@ -429,3 +514,249 @@ def parse_advisory(data: Any) -> Advisory:
         schema_version=_str(data.get("schema_version")),
         database_specific=_mapping(data.get("database_specific")),
     )
+
+
+# -- the match index ----------------------------------------------------------------------------
+#
+# Matching a large SBOM must not decode and parse every advisory of every package it names: the
+# store keeps, per (ecosystem, name) a record names, a compact JSON form of just what evaluation
+# reads - the aliases and, for the entries naming that package, the ecosystem, the ``versions``
+# list, the ranges (type and well-formed events; None for the whole list when one range is
+# invalid) and the entry's severities - and, apart, the "head" a finding shows (summary,
+# severities, related ids, ``database_specific.severity``). ``evaluate_indexed`` gives exactly
+# ``Affected.evaluate``'s answer from it, through the same helpers, or None where the compact
+# form does not carry enough (an invalid range, no ordering for the ecosystem, a version that does
+# not parse or compare): the matcher then evaluates the full record, so every answer is the
+# full parser's.
+
+INDEX_FORMAT: Final = 1
+"""The layout of :func:`index_record`'s output; a store whose index was built with another
+rebuilds it on open."""
+
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_LISTED: Final = Evaluation(True, "listed in versions")
+_IN_RANGE: Final = {t: Evaluation(True, f"in {t} range") for t in ("SEMVER", "ECOSYSTEM")}
+_NOT_AFFECTED: Final = Evaluation(False, "")
+_NEEDS_GRAPH: Final = Evaluation(None, "GIT range needs the repository's commit graph")
+
+
+def _index_entry(raw: Mapping[str, Any], ecosystem_name: str) -> list[Any]:
+    ranges_raw = raw.get("ranges")
+    ranges: list[Any] | None = []
+    for item in ranges_raw if isinstance(ranges_raw, list) else ():
+        rtype, pairs, problem = _range_shape(item)
+        if problem is not None:
+            ranges = None  # the full parser says why; the compact form only knows it cannot
+            break
+        ranges.append([rtype, pairs if rtype != "GIT" else []])  # type: ignore[union-attr]
+    severity = _severity_pairs(raw.get("severity"))
+    versions = raw.get("versions")
+    if not isinstance(versions, list):
+        versions = []
+    elif set(map(type, versions)) - {str}:  # osv.dev's lists are long: check them in C
+        versions = [v for v in versions if isinstance(v, str)]
+    return [ecosystem_name, versions, ranges, severity]
+
+
+def index_record(data: Mapping[str, Any]) -> tuple[dict[tuple[str, str], str], str]:
+    """The match index of one OSV record: compact JSON per (base ecosystem, normalised name)
+    that one of its ``affected`` entries names (what the store indexes the record under), and
+    the JSON of its head. Never raises on odd content; the record must be a JSON object."""
+    aliases = list(_strings(data.get("aliases")))
+    keys: dict[tuple[str, str], None] = {}
+    entries: dict[tuple[str, str], list[Any]] = {}
+    affected = data.get("affected")
+    for raw in affected if isinstance(affected, list) else ():
+        pkg = raw.get("package") if isinstance(raw, dict) else None
+        if not isinstance(pkg, dict):
+            continue
+        eco, name = pkg.get("ecosystem"), pkg.get("name")
+        if not (isinstance(eco, str) and isinstance(name, str) and eco and name):
+            continue
+        key = (base_ecosystem(eco), normalise_name(eco, name))
+        keys[key] = None
+        # an entry applies to a target whose base ecosystem matches ignoring case
+        entries.setdefault((key[0].lower(), key[1]), []).append(_index_entry(raw, eco))
+    rows = {key: _encode([aliases, entries[(key[0].lower(), key[1])]]) for key in keys}
+    dbs = data.get("database_specific")
+    rating = dbs.get("severity") if isinstance(dbs, dict) else None
+    head = [
+        _str(data.get("summary")) or "",
+        _severity_pairs(data.get("severity")),
+        list(_strings(data.get("related"))),
+        rating if isinstance(rating, str) else None,
+    ]
+    return rows, _encode(head)
+
+
+class IndexedAdvisory:
+    """One advisory as the match index holds it for one package. ``entries`` are the compact
+    entries naming the package; the head (summary, severity, related, the database's rating)
+    is decoded on first use, which only a finding's advisories reach."""
+
+    __slots__ = ("_head", "_head_json", "aliases", "entries", "id")
+
+    def __init__(self, ident: str, aliases: list[str], entries: list[Any], head: str) -> None:
+        self.id = ident
+        self.aliases: tuple[str, ...] = tuple(aliases)
+        self.entries = entries
+        self._head_json = head
+        self._head: list[Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<IndexedAdvisory {self.id}>"
+
+    def _decoded(self) -> list[Any]:
+        if self._head is None:
+            self._head = json.loads(self._head_json)
+        return self._head
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset((self.id, *self.aliases))
+
+    @property
+    def summary(self) -> str:
+        return str(self._decoded()[0])
+
+    @property
+    def severity_pairs(self) -> list[tuple[str, str]]:
+        return [(t, s) for t, s in self._decoded()[1]]
+
+    @property
+    def related(self) -> tuple[str, ...]:
+        return tuple(self._decoded()[2])
+
+    @property
+    def database_specific(self) -> Mapping[str, Any] | None:
+        rating = self._decoded()[3]
+        return None if rating is None else {"severity": rating}
+
+
+class IndexedPackage(NamedTuple):
+    """One package's rows of the match index as stored: the advisory ids (sorted), their compact
+    entries as one JSON array, and their heads. Only strings, which is what a store caches:
+    the garbage collector never walks them, and a scan decodes one package at a time."""
+
+    ids: tuple[str, ...]
+    entries: str
+    heads: tuple[str, ...]
+
+    def decoded(self) -> list[list[Any]]:
+        """Each advisory's ``[aliases, entries]``, in ``ids`` order."""
+        return json.loads(self.entries) if self.ids else []
+
+    def advisories(self) -> list[IndexedAdvisory]:
+        return [
+            IndexedAdvisory(ident, compact[0], compact[1], head)
+            for ident, compact, head in zip(self.ids, self.decoded(), self.heads, strict=True)
+        ]
+
+
+class KeyCache:
+    """Version keys worked out during one matching run, per ecosystem: the same versions recur
+    across a package's advisories and the component versions, and a dict lookup is far cheaper
+    than even a cached parse. Dropped with the run."""
+
+    __slots__ = ("_scopes",)
+
+    def __init__(self) -> None:
+        self._scopes: dict[str, tuple[Any, _Known] | None] = {}
+
+    def scope(self, ecosystem_name: str) -> tuple[Any, _Known] | None:
+        """The ordering of an entry's ecosystem and its known keys; None without an ordering."""
+        try:
+            return self._scopes[ecosystem_name]
+        except KeyError:
+            pass
+        order = _ecosystem_order(ecosystem_name) if ecosystem_name else None
+        if order is None:
+            found = None
+        else:  # "Debian:11" and "Debian:12" share one ordering, so one set of keys
+            shared = next((s for s in self._scopes.values() if s and s[0] is order), None)
+            found = shared or (order, {})
+        self._scopes[ecosystem_name] = found
+        return found
+
+
+def evaluate_indexed(entry: Sequence[Any], version: str, keys: KeyCache) -> Evaluation | None:
+    """``Affected.evaluate(version)`` for a compact entry, or None where only the full record
+    can answer (see the section comment)."""
+    versions = entry[1]
+    if versions and version in versions:
+        return _LISTED
+    ranges = entry[2]
+    scope = keys.scope(entry[0])
+    if ranges is None or scope is None:
+        return None
+    order, known = scope
+    parsed = known.get(version) or _cached_key(order, version, known)
+    key = parsed[0]
+    if parsed[1] is not None:
+        return None
+    try:
+        if versions:
+            for listed in versions:  # an equal key is needed for a hit: look for one first
+                parsed = known.get(listed) or _cached_key(order, listed, known)
+                if parsed[1] is None and parsed[0] == key:
+                    sorted_keys = _sorted_keys(order, versions, known)
+                    at = bisect.bisect_left(sorted_keys, key)
+                    if at < len(sorted_keys) and sorted_keys[at] == key:
+                        return _LISTED
+                    break
+        needs_graph = False
+        for rtype, pairs in ranges:
+            if rtype == "GIT":  # the enumerated list stands in for the commit graph
+                needs_graph = needs_graph or not versions
+                continue
+            if len(pairs) == 2 and pairs[0][0] == _INTRODUCED and pairs[1][0] in _CLOSING:
+                hit = _includes_window(pairs[0][1], pairs[1][0], pairs[1][1], order, known, key)
+            else:
+                compiled = _compile(pairs, order, known)
+                hit = None if isinstance(compiled, str) else _includes(*compiled, key)
+            if hit is None:
+                return None
+            if hit:
+                return _IN_RANGE[rtype]
+    except TypeError:  # keys that do not compare: the full record says so in its reason
+        return None
+    return _NEEDS_GRAPH if needs_graph else _NOT_AFFECTED
+
+
+def _includes_window(
+    start: str, end_code: int, end: str, order: Any, known: _Known, key: Any
+) -> bool | None:
+    """``_compile`` + ``_includes`` for the usual range, ``introduced`` then one ``fixed`` or
+    ``last_affected``, without building the walk: the same comparisons in the same order (so
+    the same TypeError where keys do not compare), None where a version does not parse."""
+    parsed = known.get(end) or _cached_key(order, end, known)
+    if parsed[1] is not None:
+        return None
+    at_end = parsed[0]
+    if start == "0":
+        at_start = None  # first in the walk whatever the other event
+        backwards = False
+    else:
+        parsed = known.get(start) or _cached_key(order, start, known)
+        if parsed[1] is not None:
+            return None
+        at_start = parsed[0]
+        backwards = (1, at_end) < (1, at_start)  # the sort's one comparison
+    opened = at_start is None or not key < at_start
+    closed = not key < at_end if end_code == _FIXED else at_end < key  # else last_affected
+    # walked in version order: the later event has the last word (a close before the open
+    # leaves the open standing)
+    return opened if backwards else opened and not closed
+
+
+def indexed_fixed(entry: Sequence[Any], keys: KeyCache) -> tuple[str, ...]:
+    """``Affected.fixed_versions()`` for a compact entry that ``evaluate_indexed`` answered."""
+    scope = keys.scope(entry[0])
+    fixed = [
+        version
+        for rtype, pairs in entry[2]
+        if rtype != "GIT"
+        for code, version in pairs
+        if code == _FIXED
+    ]
+    return _ordered_fixed(*scope, fixed) if scope else _ordered_fixed(None, {}, fixed)

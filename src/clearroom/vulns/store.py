@@ -15,12 +15,20 @@ verdict can name exactly the advisory data it was computed from.
 Zip archives (osv.dev's per-ecosystem ``all.zip``) are read entry by entry in memory, never
 extracted; entries with ``..``, absolute or backslash paths, encryption, or over the size limit
 are refused and reported.
+
+Beside each record the store keeps its **match index** (``osv.index_record``): per package the
+record names, the compact form of what evaluation reads, so matching a large SBOM reads a few
+hundred bytes per advisory instead of decoding and parsing every record. It is written in the
+same transaction as the record. ``meta.match_index`` names the index layout and the snapshot it
+was built for; a store written before the index existed (or by a version that did not keep it)
+is brought up to date when opened, once, with a log line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -30,6 +38,7 @@ import zipfile
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +46,14 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from clearroom.errors import ClearroomError
-from clearroom.vulns.osv import Advisory, InvalidAdvisory, parse_advisory
+from clearroom.vulns.osv import (
+    INDEX_FORMAT,
+    Advisory,
+    IndexedPackage,
+    InvalidAdvisory,
+    index_record,
+    parse_advisory,
+)
 from clearroom.vulns.purl import base_ecosystem, normalise_name
 
 __all__ = [
@@ -56,6 +72,7 @@ _ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,199}")
 _FRACTION: Final = re.compile(r"\.(\d+)")
 _ECOSYSTEM: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9.: _-]{0,99}")
 _BATCH: Final = 1000
+_log = logging.getLogger(__name__)
 
 
 class StoreError(ClearroomError):
@@ -139,8 +156,14 @@ class _Prepared:
     digest: bytes
     blob: bytes
     """canonical JSON; compressed only when it is written"""
-    packages: set[tuple[str, str]]
     aliases: set[str]
+    index: dict[tuple[str, str], str]
+    """the match index: compact JSON per (ecosystem, normalised name) the record names"""
+    head: str
+
+    @property
+    def packages(self) -> Iterable[tuple[str, str]]:
+        return self.index.keys()
 
 
 def _prepare(data: Any) -> _Prepared | str:
@@ -157,14 +180,7 @@ def _prepare(data: Any) -> _Prepared | str:
     affected = data.get("affected", [])
     if not isinstance(affected, list):
         return f"{ident}: affected is not a list"
-    packages: set[tuple[str, str]] = set()
-    for entry in affected:
-        pkg = entry.get("package") if isinstance(entry, dict) else None
-        if not isinstance(pkg, dict):
-            continue
-        eco, name = pkg.get("ecosystem"), pkg.get("name")
-        if isinstance(eco, str) and isinstance(name, str) and eco and name:
-            packages.add((base_ecosystem(eco), normalise_name(eco, name)))
+    index, head = index_record(data)
     raw_aliases = data.get("aliases")
     aliases = (
         {a for a in raw_aliases if isinstance(a, str) and a != ident}
@@ -180,8 +196,9 @@ def _prepare(data: Any) -> _Prepared | str:
         withdrawn=isinstance(data.get("withdrawn"), str),
         digest=hashlib.sha256(encoded).digest(),
         blob=encoded,
-        packages=packages,
         aliases=aliases,
+        index=index,
+        head=head,
     )
 
 
@@ -207,6 +224,15 @@ CREATE TABLE IF NOT EXISTS aliases (
     PRIMARY KEY (id, alias)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS aliases_by_alias ON aliases (alias);
+CREATE TABLE IF NOT EXISTS match_index (
+    ecosystem TEXT NOT NULL,
+    name TEXT NOT NULL,
+    id TEXT NOT NULL,
+    withdrawn INTEGER NOT NULL,
+    entries TEXT NOT NULL,
+    head TEXT NOT NULL,
+    PRIMARY KEY (ecosystem, name, id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 
@@ -218,8 +244,11 @@ class AdvisoryStore:
         self, path: str | os.PathLike[str] = ":memory:", limits: StoreLimits | None = None
     ):
         self.limits = limits or StoreLimits()
+        self._path = str(path)
         self._lock = threading.RLock()
         self._cache: OrderedDict[tuple[str, str], tuple[Advisory, ...]] = OrderedDict()
+        self._indexed: OrderedDict[tuple[str, str], IndexedPackage] = OrderedDict()
+        self._indexed_size = self.limits.cached_packages
         try:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             if str(path) != ":memory:":
@@ -230,6 +259,8 @@ class AdvisoryStore:
                 raise StoreError(f"vulns: advisory store {path} has schema {version}")
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            self._index_ready = self._ensure_index()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"vulns: cannot open advisory store {path}: {exc}") from None
 
@@ -335,8 +366,12 @@ class AdvisoryStore:
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
+            # zlib lets go of the GIL while it compresses: one batch is compressed on the side
+            # while the next is parsed, and written once both are done
+            pool = ThreadPoolExecutor(1, thread_name_prefix="clearroom-advisory-compress")
             try:
                 batch: dict[str, _Prepared] = {}
+                queued: list[tuple[dict[str, _Prepared], Future[dict[str, bytes]]]] = []
                 for source, raw in records:
                     try:
                         prepared = _prepare(json.loads(raw))
@@ -350,19 +385,28 @@ class AdvisoryStore:
                     if held is None or held.modified_key < prepared.modified_key:
                         batch[prepared.id] = prepared
                     if len(batch) >= _BATCH:
-                        self._write(batch, counts, conflicts, touched)
+                        queued.append((batch, pool.submit(_compress, batch)))
                         batch = {}
+                        if len(queued) > 1:
+                            self._write(*queued.pop(0), counts, conflicts, touched)
                 if batch:
-                    self._write(batch, counts, conflicts, touched)
+                    queued.append((batch, pool.submit(_compress, batch)))
+                for pending in queued:
+                    self._write(*pending, counts, conflicts, touched)
                 changed = counts["added"] + counts["updated"]
                 if changed or self._meta("snapshot") is None:
                     self._set_meta("snapshot", self._compute_snapshot())
+                    if self._index_ready:
+                        self._set_meta("match_index", self._index_stamp())
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+            finally:
+                pool.shutdown(cancel_futures=True)
             if changed:
                 self._cache.clear()
+                self._indexed.clear()
             snapshot = self._meta("snapshot") or ""
         return ImportReport(
             added=counts["added"],
@@ -379,6 +423,7 @@ class AdvisoryStore:
     def _write(
         self,
         batch: dict[str, _Prepared],
+        compressed: Future[dict[str, bytes]],
         counts: dict[str, int],
         conflicts: list[str],
         touched: set[tuple[str, str]],
@@ -412,16 +457,23 @@ class AdvisoryStore:
             writes.append(record)
         if not writes:
             return
+        blobs = compressed.result()
         touched.update(p for r in writes for p in r.packages)
         replaced = [(r.id,) for r in writes if r.id in stored]
+        unindexed: list[tuple[str, str, str]] = []
         for (ident,) in replaced:
-            touched.update(
-                (row[0], row[1])
-                for row in db.execute("SELECT ecosystem, name FROM packages WHERE id = ?", (ident,))
-            )
+            named = db.execute("SELECT ecosystem, name FROM packages WHERE id = ?", (ident,))
+            for eco, name in named:
+                touched.add((eco, name))
+                unindexed.append((eco, name, ident))
         if replaced:
             db.executemany("DELETE FROM packages WHERE id = ?", replaced)
             db.executemany("DELETE FROM aliases WHERE id = ?", replaced)
+            if self._index_ready:
+                db.executemany(
+                    "DELETE FROM match_index WHERE ecosystem = ? AND name = ? AND id = ?",
+                    unindexed,
+                )
         db.executemany(
             "INSERT OR REPLACE INTO advisories VALUES (?, ?, ?, ?, ?, ?)",
             [
@@ -431,7 +483,7 @@ class AdvisoryStore:
                     r.modified_key,
                     int(r.withdrawn),
                     r.digest,
-                    zlib.compress(r.blob, 1),
+                    blobs[r.id],
                 )
                 for r in writes
             ],
@@ -444,6 +496,90 @@ class AdvisoryStore:
             "INSERT OR IGNORE INTO aliases VALUES (?, ?)",
             [(r.id, alias) for r in writes for alias in r.aliases],
         )
+        if self._index_ready:
+            db.executemany(
+                "INSERT OR REPLACE INTO match_index VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (eco, name, r.id, int(r.withdrawn), entries, r.head)
+                    for r in writes
+                    for (eco, name), entries in r.index.items()
+                ],
+            )
+
+    # -- the match index ---------------------------------------------------------------------
+
+    def _index_stamp(self) -> str:
+        """What ``meta.match_index`` says when the index matches the records: its layout and
+        the snapshot it was built for (an older version importing changes the snapshot and
+        leaves the index behind, so the stamp no longer matches)."""
+        return f"{INDEX_FORMAT} {self._meta('snapshot') or ''}"
+
+    def _ensure_index(self) -> bool:
+        """Bring the match index up to date if it is not (a store from before it existed, or
+        written since by a version that does not keep it). False when it cannot be written
+        (a read-only file, another process holding the write lock): matching then decodes the
+        full records, as before the index existed."""
+        if self._meta("match_index") == self._index_stamp():
+            return True
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            _log.warning(
+                "vulns: the match index of %s is out of date and cannot be rebuilt now (%s); "
+                "matching reads the full records until it is",
+                self._path,
+                exc,
+            )
+            return False
+        try:
+            if self._meta("match_index") != self._index_stamp():  # not done meanwhile
+                self._rebuild_index()
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return True
+
+    def _rebuild_index(self) -> None:
+        db = self._db
+        started = time.perf_counter()
+        count = int(db.execute("SELECT count(*) FROM advisories").fetchone()[0])
+        if count:
+            _log.info(
+                "vulns: building the match index of advisory store %s (%d advisories; once "
+                "after an upgrade)",
+                self._path,
+                count,
+            )
+        db.execute("DELETE FROM match_index")
+        last = ""
+        while True:
+            rows = db.execute(
+                "SELECT id, withdrawn, data FROM advisories WHERE id > ? ORDER BY id LIMIT ?",
+                (last, _BATCH),
+            ).fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            writes: list[tuple[str, str, str, int, str, str]] = []
+            for ident, withdrawn, blob in rows:
+                try:
+                    data = json.loads(zlib.decompress(blob))
+                except (ValueError, zlib.error):
+                    continue  # unreadable: lookup skips it too
+                if not isinstance(data, dict):
+                    continue
+                index, head = index_record(data)
+                writes += [(e, n, ident, withdrawn, row, head) for (e, n), row in index.items()]
+            db.executemany("INSERT OR REPLACE INTO match_index VALUES (?, ?, ?, ?, ?, ?)", writes)
+        self._set_meta("match_index", self._index_stamp())
+        if count:
+            _log.info(
+                "vulns: match index of %s built in %.1f s",
+                self._path,
+                time.perf_counter() - started,
+            )
 
     # -- snapshot ----------------------------------------------------------------------------
 
@@ -480,12 +616,73 @@ class AdvisoryStore:
             row = self._db.execute("SELECT data FROM advisories WHERE id = ?", (ident,)).fetchone()
         return _decode(row[0]) if row else None
 
+    def _check_other_writers(self) -> None:
+        """Drop the caches when another connection (another process importing) has committed
+        since we last looked, and stop using an index it left behind."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._data_version = version
+            self._cache.clear()
+            self._indexed.clear()
+            if self._index_ready and self._meta("match_index") != self._index_stamp():
+                _log.warning(
+                    "vulns: advisory store %s was changed by a version without the match index; "
+                    "matching reads the full records until it is reopened",
+                    self._path,
+                )
+                self._index_ready = False
+
+    def indexed(
+        self, packages: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], IndexedPackage] | None:
+        """For each ``(ecosystem, name)`` asked: the advisories naming the package that are not
+        withdrawn, in the match index's compact form, by id - what :func:`match.match_report`
+        evaluates. None when this store has no usable index (use :meth:`lookup`).
+
+        The package cache grows to hold every package of the largest call, so a repeated scan
+        of the same SBOM reads nothing (``cached_packages=0`` still turns caching off)."""
+        asked = list(dict.fromkeys(packages))
+        with self._lock:
+            self._check_other_writers()
+            if not self._index_ready:
+                return None
+            cache = self._indexed
+            if self.limits.cached_packages:
+                self._indexed_size = max(self._indexed_size, len(asked))
+            found: dict[tuple[str, str], IndexedPackage] = {}
+            for ecosystem, name in asked:
+                key = (base_ecosystem(ecosystem), normalise_name(ecosystem, name))
+                hit = cache.get(key)
+                if hit is not None:
+                    cache.move_to_end(key)
+                else:
+                    hit = self._read_indexed(key)
+                    if self.limits.cached_packages:
+                        cache[key] = hit
+                        while len(cache) > self._indexed_size:
+                            cache.popitem(last=False)
+                found[(ecosystem, name)] = hit
+        return found
+
+    def _read_indexed(self, key: tuple[str, str]) -> IndexedPackage:
+        rows = self._db.execute(
+            "SELECT id, entries, head FROM match_index"
+            " WHERE ecosystem = ? AND name = ? AND withdrawn = 0 ORDER BY id",
+            key,
+        ).fetchall()
+        return IndexedPackage(
+            tuple([row[0] for row in rows]),
+            "[" + ",".join([row[1] for row in rows]) + "]",  # decoded in one go when matched
+            tuple([row[2] for row in rows]),
+        )
+
     def lookup(
         self, ecosystem: str, name: str, *, include_withdrawn: bool = False
     ) -> list[Advisory]:
         """The advisories naming this package (any release suffix of the ecosystem), by id."""
         key = (base_ecosystem(ecosystem), normalise_name(ecosystem, name))
         with self._lock:
+            self._check_other_writers()
             found = self._cache.get(key)
             if found is not None:
                 self._cache.move_to_end(key)
@@ -520,6 +717,10 @@ class AdvisoryStore:
                 frontier = found - group
                 group |= found
         return frozenset(group)
+
+
+def _compress(batch: dict[str, _Prepared]) -> dict[str, bytes]:
+    return {ident: zlib.compress(record.blob, 1) for ident, record in batch.items()}
 
 
 def _decode(blob: bytes) -> Advisory | None:

@@ -73,15 +73,25 @@ def _null_for(token: _Token) -> _Token:
 
 
 class MavenKey(PairwiseKey):
-    __slots__ = ("tokens",)
+    __slots__ = ("numbers", "tokens")
 
     def __init__(self, tokens: tuple[_Token, ...]) -> None:
         self.tokens = tokens
+        # Plain dotted numbers ("1.2.3", the common case) compare like tuples of ints: their
+        # trailing zeros are trimmed, so zero-padding and tuple order agree.
+        self.numbers: tuple[int, ...] | None = (
+            tuple(t[3] for t in tokens)
+            if all(t[2] and t[0] == ("." if i else "") for i, t in enumerate(tokens))
+            else None
+        )
 
     def _hash_key(self) -> Any:
         return tuple((t[0], t[1]) for t in self.tokens)
 
     def _cmp(self, other: Any) -> int:
+        mine_numbers, their_numbers = self.numbers, other.numbers
+        if mine_numbers is not None and their_numbers is not None:
+            return int(mine_numbers > their_numbers) - int(mine_numbers < their_numbers)
         mine, theirs = self.tokens, other.tokens
         for i in range(max(len(mine), len(theirs))):
             a_null = i >= len(mine)
@@ -92,6 +102,24 @@ class MavenKey(PairwiseKey):
                 continue
             return -1 if _less(a, a_null, b, b_null) else 1
         return 0
+
+    # the comparisons walks, sorts and bisects make, with the plain-numbers case first
+    def __lt__(self, other: Any) -> bool:
+        mine, theirs = self.numbers, other.numbers
+        if mine is not None and theirs is not None:
+            return bool(mine < theirs)
+        return self._cmp(other) < 0
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not MavenKey:
+            return False
+        mine, theirs = self.numbers, other.numbers
+        if mine is not None and theirs is not None:
+            return bool(mine == theirs)
+        return self._cmp(other) == 0
+
+    def __hash__(self) -> int:  # defining __eq__ would otherwise drop the inherited one
+        return hash(self._hash_key())
 
     def __repr__(self) -> str:
         return "MavenKey(" + "".join(f"{t[0]}{t[1]}" for t in self.tokens) + ")"
