@@ -50,7 +50,7 @@ EVALUATIONS_READ = 1000
 """Newest evaluations read for a chart; the chart keeps the last of each day."""
 MISSING_SHOWN = 5
 QUERY_MAX_LENGTH = 200
-EXPORT_FORMATS = (("json", "JSON"), ("csv", "CSV"), ("cyclonedx", "CycloneDX VEX"))
+EXPORT_FORMATS = (("json", "JSON"), ("csv", "CSV"), ("cyclonedx", "CycloneDX VDR"))
 STANDARDS = (("ntia", "NTIA"), ("bsi", "BSI TR-03183-2"))
 OSV_URL = "https://osv.dev/vulnerability/"
 
