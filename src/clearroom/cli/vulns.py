@@ -35,6 +35,28 @@ def default_db() -> Path:
 
 
 Db = Annotated[Path | None, typer.Option(help=f"The advisory store (default {default_db()}).")]
+Sources = Annotated[
+    list[Path] | None,
+    typer.Option("--from", help="OSV files, directories or all.zip archives (offline)."),
+]
+Ecosystems = Annotated[
+    list[str] | None,
+    typer.Option(help="Download osv.dev's all.zip for this ecosystem (online); repeatable."),
+]
+
+
+def _advisory_paths(
+    sources: list[Path] | None, ecosystems: list[str] | None, downloads: Path
+) -> list[Path]:
+    """What to import: the given files, plus osv.dev's archives downloaded now."""
+    from clearroom.vulns.store import sync_online
+
+    paths: list[Path] = list(sources or [])
+    if ecosystems:
+        paths += sync_online(ecosystems, downloads)
+    if not paths:
+        raise ClearroomError("vulns: give --from PATH (offline) or --ecosystem NAME (online)")
+    return paths
 
 
 def _dump(doc: Any) -> None:
@@ -101,27 +123,17 @@ def _percent(share: float) -> str:
 
 @vulns_app.command()
 def sync(
-    sources: Annotated[
-        list[Path] | None,
-        typer.Option("--from", help="OSV files, directories or all.zip archives (offline)."),
-    ] = None,
-    ecosystem: Annotated[
-        list[str] | None,
-        typer.Option(help="Download osv.dev's all.zip for this ecosystem (online); repeatable."),
-    ] = None,
+    sources: Sources = None,
+    ecosystem: Ecosystems = None,
     db: Db = None,
 ) -> None:
     """Import advisories into the store: incremental (by `modified`), aliases merged; prints
     the new snapshot digest that scans will name."""
-    from clearroom.vulns.store import AdvisoryStore, sync_online
+    from clearroom.vulns.store import AdvisoryStore
 
     path = db or default_db()
     path.parent.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = list(sources or [])
-    if ecosystem:
-        paths += sync_online(ecosystem, path.parent / "downloads")
-    if not paths:
-        raise ClearroomError("vulns: give --from PATH (offline) or --ecosystem NAME (online)")
+    paths = _advisory_paths(sources, ecosystem, path.parent / "downloads")
     with AdvisoryStore(path) as store:
         report = store.import_paths(paths)
     console.print(
@@ -136,14 +148,8 @@ def sync(
 
 @vulns_app.command("import")
 def import_(
-    sources: Annotated[
-        list[Path] | None,
-        typer.Option("--from", help="OSV files, directories or all.zip archives (offline)."),
-    ] = None,
-    ecosystem: Annotated[
-        list[str] | None,
-        typer.Option(help="Download osv.dev's all.zip for this ecosystem (online); repeatable."),
-    ] = None,
+    sources: Sources = None,
+    ecosystem: Ecosystems = None,
 ) -> None:
     """Import advisories into the centre (its configured store) and queue the re-evaluation of
     every published release that contains a package the import changed."""
@@ -153,14 +159,9 @@ def import_(
     from django.conf import settings
 
     from clearroom.server.vulnerabilities.services import import_advisories
-    from clearroom.vulns.store import sync_online
 
-    paths: list[Path] = list(sources or [])
-    if ecosystem:
-        downloads = settings.CONFIG.effective_advisory_db.parent / "downloads"
-        paths += sync_online(ecosystem, downloads)
-    if not paths:
-        raise ClearroomError("vulns: give --from PATH (offline) or --ecosystem NAME (online)")
+    downloads = settings.CONFIG.effective_advisory_db.parent / "downloads"
+    paths = _advisory_paths(sources, ecosystem, downloads)
     report, releases = import_advisories(paths)
     console.print(
         f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged,"

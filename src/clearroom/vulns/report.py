@@ -13,8 +13,9 @@ from clearroom.vulns.scan import ScanFinding, ScanResult
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
-# VEX status → CycloneDX analysis state; justification vocabulary → CycloneDX's.
-_CDX_STATE = {
+# VEX status → CycloneDX analysis state; justification vocabulary → CycloneDX's (also used
+# by the service's export, so both speak the same mapping).
+CDX_STATE = {
     "not_affected": "not_affected",
     "affected": "exploitable",
     "fixed": "resolved",
@@ -156,7 +157,7 @@ def _vulnerability(f: ScanFinding) -> dict[str, Any]:
 
 def _analysis(f: ScanFinding) -> dict[str, Any]:
     assert f.vex is not None
-    analysis: dict[str, Any] = {"state": _CDX_STATE[f.vex.status]}
+    analysis: dict[str, Any] = {"state": CDX_STATE[f.vex.status]}
     if f.vex.justification:
         analysis["justification"] = _CDX_JUSTIFICATION.get(f.vex.justification, "code_not_present")
     detail = f.vex.impact_statement or f.vex.action_statement

@@ -24,6 +24,7 @@ from clearroom.server.catalog import services as catalog
 from clearroom.server.catalog.models import Document, Release
 from clearroom.server.errors import Invalid
 from clearroom.server.vulnerabilities.models import Component, Finding
+from clearroom.vulns.report import CDX_STATE
 from clearroom.vulns.scan import SEVERITY_ORDER
 
 router = Router(tags=["vulnerabilities"])
@@ -211,14 +212,6 @@ def _csv(rows: list[Finding], name: str) -> HttpResponse:
     return response
 
 
-_CDX_STATE = {
-    "not_affected": "not_affected",
-    "affected": "exploitable",
-    "fixed": "resolved",
-    "under_investigation": "in_triage",
-}
-
-
 def _vdr(release: Release, rows: list[Finding]) -> dict[str, Any]:
     """A CycloneDX 1.6 VDR of the release (the same shape as `clearroom vulns scan
     --format cyclonedx`)."""
@@ -239,7 +232,7 @@ def _vdr(release: Release, rows: list[Finding]) -> dict[str, Any]:
             entry["ratings"] = [{"score": f.score, "severity": f.rating, "vector": f.vector}]
         entry["affects"].append({"ref": f"component-{f.component_id}"})
         if f.vex:
-            entry["analysis"] = {"state": _CDX_STATE.get(f.status, "in_triage")}
+            entry["analysis"] = {"state": CDX_STATE.get(f.status, "in_triage")}
     p = release.product
     return {
         "bomFormat": "CycloneDX",
