@@ -124,24 +124,64 @@ def _source_name(purl: PackageURL) -> str:
     return str(purl.name)
 
 
+_SIMPLE_PURL: Final = re.compile(
+    r"pkg:(?P<type>[A-Za-z]+)/(?P<path>[A-Za-z0-9._~+-]+(?:/[A-Za-z0-9._~+-]+)*)"
+    r"@(?P<version>[A-Za-z0-9._~+!-]+)"
+)
+"""Purls with nothing to decode or normalise but case (no percent-escapes, qualifiers or
+subpath): most real ones. They skip packageurl's full parse, which is most of a lookup's cost.
+Pub is left out: packageurl rewrites its names (``.`` to ``_``), and advisories follow that.
+``tests/vulns/test_purl_fast_path.py`` checks the shortcut against the full parse."""
+_SIMPLE_TYPES: Final = frozenset(
+    {"pypi", "npm", "golang", "cargo", "maven", "nuget", "gem", "composer", "hex"}
+)
+
+
 def from_purl(text: str) -> PurlTarget:
     """Map a purl string to its OSV lookup target."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidPurl("vulns: empty purl")
     if len(text) > MAX_PURL_LENGTH:
         raise InvalidPurl(f"vulns: purl longer than {MAX_PURL_LENGTH} characters")
+    simple = _SIMPLE_PURL.fullmatch(text.strip())
+    if simple is not None and simple["type"].lower() in _SIMPLE_TYPES:
+        segments = simple["path"].split("/")
+        return _target(
+            text,
+            simple["type"].lower(),
+            "/".join(segments[:-1]),
+            segments[-1],
+            simple["version"],
+            None,
+        )
     try:
         purl = PackageURL.from_string(text.strip())
     except ValueError as exc:
         raise InvalidPurl(f"vulns: invalid purl {text[:200]!r}: {exc}") from None
-    ptype = str(purl.type).lower()
+    return _target(
+        text,
+        str(purl.type).lower(),
+        str(purl.namespace) if purl.namespace else "",
+        str(purl.name),
+        str(purl.version) if purl.version else None,
+        purl,
+    )
+
+
+def _target(
+    text: str,
+    ptype: str,
+    namespace: str,
+    name: str,
+    version: str | None,
+    purl: PackageURL | None,
+) -> PurlTarget:
+    """The lookup target of a parsed purl (``purl`` is None for a simple one, which has no
+    qualifiers: Debian and Alpine purls always take the full parse)."""
     if ptype not in PURL_ECOSYSTEMS:
         raise UnsupportedPurl(f"vulns: purl type {ptype!r} has no OSV ecosystem here")
-    namespace = str(purl.namespace) if purl.namespace else ""
-    name = str(purl.name)
-    version = str(purl.version) if purl.version else None
     ecosystem = PURL_ECOSYSTEMS[ptype]
-    qualifiers = purl.qualifiers if isinstance(purl.qualifiers, dict) else {}
+    qualifiers = purl.qualifiers if purl is not None and isinstance(purl.qualifiers, dict) else {}
     if ptype == "npm":
         name = f"{namespace}/{name}" if namespace else name
     elif ptype == "golang":
@@ -155,12 +195,14 @@ def from_purl(text: str) -> PurlTarget:
     elif ptype == "composer":
         name = f"{namespace}/{name}" if namespace else name
     elif ptype == "deb":
+        assert purl is not None
         if namespace.lower() != "debian":
             raise UnsupportedPurl(f"vulns: deb purls of {namespace or 'no'} distribution")
         name = _source_name(purl)
         release = _debian_release(qualifiers.get("distro"))
         ecosystem = f"Debian:{release}" if release else "Debian"
     elif ptype == "apk":
+        assert purl is not None
         if namespace.lower() != "alpine":
             raise UnsupportedPurl(f"vulns: apk purls of {namespace or 'no'} distribution")
         name = _source_name(purl)
