@@ -19,11 +19,16 @@ from ninja import Router
 
 from clearroom.server.api.auth import api_actor
 from clearroom.server.api.schemas import Problem
-from clearroom.server.authz import Actor, visible_files, visible_releases
+from clearroom.server.authz import Actor, visible_releases
 from clearroom.server.catalog import services as catalog
-from clearroom.server.catalog.models import Document, Release
+from clearroom.server.catalog.models import Release
 from clearroom.server.errors import Invalid
 from clearroom.server.vulnerabilities.models import Component, Finding
+from clearroom.server.vulnerabilities.services import (
+    open_findings,
+    readable_sboms,
+    sees_every_sbom,
+)
 from clearroom.vulns.report import CDX_STATE
 from clearroom.vulns.scan import SEVERITY_ORDER
 
@@ -43,10 +48,6 @@ CSV_COLUMNS = (
     "fixed_versions",
     "first_seen",
 )
-
-
-def _readable_sboms(actor: Actor, releases: QuerySet[Release]) -> QuerySet[Document]:
-    return visible_files(actor, Document.objects.filter(release__in=releases))
 
 
 def component_out(c: Component) -> dict[str, Any]:
@@ -93,8 +94,8 @@ def components(
 ) -> Any:
     actor = api_actor(request)
     release = catalog.get_release(actor, org, product, version)
-    readable = _readable_sboms(actor, Release.objects.filter(pk=release.pk))
-    rows = release.components.filter(sbom__document__in=readable)
+    readable = readable_sboms(actor, Release.objects.filter(pk=release.pk))
+    rows = release.components.filter(sbom__in=readable)
     if q:
         rows = rows.filter(Q(name__icontains=q) | Q(purl__icontains=q))
     total = rows.count()
@@ -108,7 +109,7 @@ def components(
             "quality": {k: v.get("score") for k, v in s.quality.items()},
             "error": s.error or None,
         }
-        for s in release.sboms.filter(document__in=readable).select_related("document")
+        for s in readable.select_related("document")
     ]
     return {"total": total, "sboms": sboms, "components": [component_out(c) for c in page]}
 
@@ -116,9 +117,9 @@ def components(
 def _findings(
     actor: Actor, release: Release, severity: str | None, status: str | None
 ) -> QuerySet[Finding]:
-    readable = _readable_sboms(actor, Release.objects.filter(pk=release.pk))
+    readable = readable_sboms(actor, Release.objects.filter(pk=release.pk))
     rows = release.findings.select_related("component").filter(
-        resolved_at__isnull=True, component__sbom__document__in=readable
+        resolved_at__isnull=True, component__sbom__in=readable
     )
     if severity is not None:
         if severity not in SEVERITY_ORDER:
@@ -153,11 +154,7 @@ def vulnerabilities(
     if format not in FORMATS:
         raise Invalid(f"format must be one of {', '.join(FORMATS)}")
     rows = list(_findings(actor, release, severity, status))
-    whole = (
-        not release.documents.filter(kind=Document.Kind.SBOM)
-        .exclude(pk__in=_readable_sboms(actor, Release.objects.filter(pk=release.pk)))
-        .exists()
-    )
+    whole = sees_every_sbom(release, readable_sboms(actor, Release.objects.filter(pk=release.pk)))
     name = f"{org}-{product}-{version}-vulnerabilities"
     if format == "csv":
         return _csv(rows, name)
@@ -278,12 +275,9 @@ def portfolio(request: HttpRequest, org: str) -> Any:
         .select_related("product")
         .order_by("product__slug", "-created_at")
     )
-    readable = _readable_sboms(actor, releases)
-    open_rows = Finding.objects.filter(
-        release__in=releases,
-        resolved_at__isnull=True,
-        status__in=Finding.OPEN,
-        component__sbom__document__in=readable,
+    readable = readable_sboms(actor, releases)
+    open_rows = open_findings(
+        Finding.objects.filter(release__in=releases, component__sbom__in=readable)
     )
     counts: dict[int, dict[str, int]] = {}
     for release_id, rating, n in (

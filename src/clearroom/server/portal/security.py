@@ -24,10 +24,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from clearroom.server.accounts.models import Organisation
-from clearroom.server.authz import Actor, visible_files, visible_releases
+from clearroom.server.authz import Actor, visible_releases
 from clearroom.server.authz.request import actor_for
 from clearroom.server.catalog import services
-from clearroom.server.catalog.models import Document, Product, Release
+from clearroom.server.catalog.models import Product, Release
 from clearroom.server.errors import Forbidden, Unauthenticated
 from clearroom.server.portal import charts
 from clearroom.server.portal.errors import portal_view
@@ -38,6 +38,12 @@ from clearroom.server.vulnerabilities.models import (
     Follow,
     Notification,
     ReleaseSbom,
+)
+from clearroom.server.vulnerabilities.services import (
+    count_open,
+    open_findings,
+    readable_sboms,
+    sees_every_sbom,
 )
 from clearroom.vulns.scan import SEVERITY_ORDER
 
@@ -58,32 +64,17 @@ OSV_URL = "https://osv.dev/vulnerability/"
 # --- what the actor may see ---------------------------------------------------------------
 
 
-def _visible_sboms(actor: Actor, releases: QuerySet[Release]) -> QuerySet[ReleaseSbom]:
-    """Parsed SBOMs of ``releases`` whose document ``actor`` may read."""
-    documents = visible_files(actor, Document.objects.filter(release__in=releases))
-    return ReleaseSbom.objects.filter(document__in=documents)
-
-
 def _release_sboms(actor: Actor, release: Release) -> list[ReleaseSbom]:
     """The release's parsed SBOMs ``actor`` may read."""
     return list(
-        _visible_sboms(actor, Release.objects.filter(pk=release.pk))
+        readable_sboms(actor, Release.objects.filter(pk=release.pk))
         .select_related("document")
         .order_by("document__name")
     )
 
 
 def _sees_every_sbom(release: Release, sboms: list[ReleaseSbom]) -> bool:
-    """Whether ``sboms`` are all of the release's: evaluations count findings of them all."""
-    return (
-        not ReleaseSbom.objects.filter(release=release)
-        .exclude(pk__in=[s.pk for s in sboms])
-        .exists()
-    )
-
-
-def _open(findings: QuerySet[Finding]) -> QuerySet[Finding]:
-    return findings.filter(resolved_at__isnull=True, status__in=Finding.OPEN)
+    return sees_every_sbom(release, ReleaseSbom.objects.filter(pk__in=[s.pk for s in sboms]))
 
 
 def _zero() -> dict[str, int]:
@@ -92,13 +83,6 @@ def _zero() -> dict[str, int]:
 
 def _add(counts: dict[str, int], rating: str, n: int) -> None:
     counts[rating if rating in counts else "unknown"] += n
-
-
-def _open_counts(findings: QuerySet[Finding]) -> dict[str, int]:
-    counts = _zero()
-    for rating, n in _open(findings).values_list("rating").annotate(n=Count("id")).order_by():
-        _add(counts, rating, n)
-    return counts
 
 
 def severity_rows(counts: dict[str, int]) -> list[dict[str, Any]]:
@@ -155,7 +139,7 @@ def _release_kwargs(release: Release) -> dict[str, str]:
 def release_context(actor: Actor, release: Release) -> dict[str, Any]:
     """The security panel of a release page: its SBOMs' scores, components, open findings."""
     sboms = _release_sboms(actor, release)
-    counts = _open_counts(Finding.objects.filter(release=release, component__sbom__in=sboms))
+    counts = count_open(Finding.objects.filter(release=release, component__sbom__in=sboms))
     args = _release_args(release)
     return {
         "security": {
@@ -249,7 +233,7 @@ _SEVERITY_RANK = Case(
 
 def _filtered(findings: QuerySet[Finding], severity: str, status: str) -> QuerySet[Finding]:
     if status == "open":
-        findings = _open(findings)
+        findings = open_findings(findings)
     elif status == "all":
         findings = findings.filter(resolved_at__isnull=True)
     elif status == "resolved":
@@ -313,7 +297,7 @@ def vulnerabilities(request: HttpRequest, org: str, product: str, version: str) 
         "findings": _present(page.object_list),
         "previous_url": _page_link(filters, page.number - 1) if page.has_previous() else "",
         "next_url": _page_link(filters, page.number + 1) if page.has_next() else "",
-        "severities": severity_rows(_open_counts(base)),
+        "severities": severity_rows(count_open(base)),
         "has_sbom": bool(sboms),
         "latest": latest,
         "chart": _chart(release, ident="history") if _sees_every_sbom(release, sboms) else None,
@@ -340,10 +324,10 @@ def portfolio(request: HttpRequest, org: str) -> HttpResponse:
         .select_related("product")
         .order_by("product__name", F("published_at").desc(nulls_last=True), "-pk")
     )
-    sboms = _visible_sboms(actor, releases)
+    sboms = readable_sboms(actor, releases)
     by_release: dict[int, dict[str, int]] = {}
     totals = _zero()
-    found = _open(Finding.objects.filter(release__in=releases, component__sbom__in=sboms))
+    found = open_findings(Finding.objects.filter(release__in=releases, component__sbom__in=sboms))
     for release_id, rating, n in (
         found.values_list("release_id", "rating").annotate(n=Count("id")).order_by()
     ):

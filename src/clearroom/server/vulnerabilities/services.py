@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from clearroom.attest.dsse import Envelope
@@ -30,6 +30,7 @@ from clearroom.sbom.errors import SbomError
 from clearroom.sbom.load import load_sbom
 from clearroom.sbom.quality import assess
 from clearroom.sbom.validate import validate_sbom
+from clearroom.server.authz import Actor, visible_files
 from clearroom.server.catalog.models import Document, Release
 from clearroom.server.services import blob_store
 from clearroom.server.vulnerabilities.models import (
@@ -259,12 +260,38 @@ def _statement_json(statement: VexStatement, signed: set[int]) -> dict[str, obje
     }
 
 
-def open_counts(release: Release) -> dict[str, int]:
+# --- who sees what, and how much is open (one place for the API and the portal) --------------
+
+
+def readable_sboms(actor: Actor, releases: QuerySet[Release]) -> QuerySet[ReleaseSbom]:
+    """Parsed SBOMs of ``releases`` whose document ``actor`` may read: a confidential SBOM's
+    components and findings reach only those who may read that SBOM."""
+    documents = visible_files(actor, Document.objects.filter(release__in=releases))
+    return ReleaseSbom.objects.filter(document__in=documents)
+
+
+def sees_every_sbom(release: Release, readable: QuerySet[ReleaseSbom]) -> bool:
+    """Whether ``readable`` covers all of the release's SBOMs: stored evaluations count the
+    findings of them all, so only then may their history be shown."""
+    return not ReleaseSbom.objects.filter(release=release).exclude(pk__in=readable).exists()
+
+
+def open_findings(findings: QuerySet[Finding]) -> QuerySet[Finding]:
+    return findings.filter(resolved_at__isnull=True, status__in=Finding.OPEN)
+
+
+def count_open(findings: QuerySet[Finding]) -> dict[str, int]:
+    """Open findings per severity rating, every rating present."""
     counts = dict.fromkeys(SEVERITY_ORDER, 0)
-    open_findings = release.findings.filter(resolved_at__isnull=True, status__in=Finding.OPEN)
-    for rating in open_findings.values_list("rating", flat=True):
-        counts[rating if rating in counts else "unknown"] += 1
+    for rating, n in (
+        open_findings(findings).values_list("rating").annotate(n=Count("id")).order_by()
+    ):
+        counts[rating if rating in counts else "unknown"] += n
     return counts
+
+
+def open_counts(release: Release) -> dict[str, int]:
+    return count_open(release.findings.all())
 
 
 def _notify(release: Release, new: int) -> None:
