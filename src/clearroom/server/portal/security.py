@@ -28,7 +28,6 @@ from clearroom.server.authz import Actor, visible_releases
 from clearroom.server.authz.request import actor_for
 from clearroom.server.catalog import services
 from clearroom.server.catalog.models import Product, Release
-from clearroom.server.errors import Forbidden, Unauthenticated
 from clearroom.server.portal import charts
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.vulnerabilities.models import (
@@ -41,10 +40,12 @@ from clearroom.server.vulnerabilities.models import (
 )
 from clearroom.server.vulnerabilities.services import (
     count_open,
+    following_organisation,
     open_findings,
     readable_sboms,
     sees_every_sbom,
 )
+from clearroom.server.vulnerabilities.services import follow as follow_product
 from clearroom.vulns.scan import SEVERITY_ORDER
 
 SEVERITIES: tuple[str, ...] = SEVERITY_ORDER
@@ -392,17 +393,9 @@ def organisation_context(
 # --- the product page: following and the history chart --------------------------------------
 
 
-def _following_organisation(actor: Actor) -> Organisation | None:
-    """The organisation the actor follows products for: their first, by name."""
-    member_of = list(actor.memberships())
-    if not member_of:
-        return None
-    return Organisation.objects.filter(pk__in=member_of).order_by("name", "pk").first()
-
-
 def product_context(actor: Actor, product: Product) -> dict[str, Any]:
     """Followers, the follow button, and the history of the latest published release."""
-    follower = _following_organisation(actor) if actor.is_authenticated else None
+    follower = following_organisation(actor) if actor.is_authenticated else None
     latest = (
         visible_releases(actor)
         .filter(product=product, state=Release.State.PUBLISHED)
@@ -438,16 +431,11 @@ def follow(request: HttpRequest, org: str, product: str) -> HttpResponse:
     organisation: its members are notified of new findings in the product's releases."""
     actor = actor_for(request)
     found = services.get_product(actor, org, product)
-    if not actor.is_authenticated:
-        raise Unauthenticated("sign in to follow a product")
-    follower = _following_organisation(actor)
-    if follower is None:
-        raise Forbidden("only members of an organisation can follow a product")
-    if request.POST.get("action") == "unfollow":
-        Follow.objects.filter(organisation=follower, product=found).delete()
+    on = request.POST.get("action") != "unfollow"
+    follower = follow_product(actor, found, on=on)
+    if not on:
         messages.success(request, f"{follower.name} no longer follows {found.name}.")
     else:
-        Follow.objects.get_or_create(organisation=follower, product=found)
         messages.success(
             request,
             f"{follower.name} follows {found.name}: its members see new findings"

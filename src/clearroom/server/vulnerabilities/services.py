@@ -30,8 +30,10 @@ from clearroom.sbom.errors import SbomError
 from clearroom.sbom.load import load_sbom
 from clearroom.sbom.quality import assess
 from clearroom.sbom.validate import validate_sbom
+from clearroom.server.accounts.models import Organisation
 from clearroom.server.authz import Actor, visible_files
-from clearroom.server.catalog.models import Document, Release
+from clearroom.server.catalog.models import Document, Product, Release
+from clearroom.server.errors import Forbidden, Unauthenticated
 from clearroom.server.services import blob_store
 from clearroom.server.vulnerabilities.models import (
     Component,
@@ -345,3 +347,29 @@ def import_advisories(paths: Iterable[str | Path]) -> tuple[ImportReport, int]:
             )
             enqueue("vulns.evaluate", release=release_id, packages=wanted)
     return report, len(by_release)
+
+
+# --- following a product ------------------------------------------------------------------------
+
+
+def following_organisation(actor: Actor) -> Organisation | None:
+    """The organisation the actor follows products for: their first, by name."""
+    member_of = list(actor.memberships())
+    if not member_of:
+        return None
+    return Organisation.objects.filter(pk__in=member_of).order_by("name", "pk").first()
+
+
+def follow(actor: Actor, product: Product, *, on: bool = True) -> Organisation:
+    """Follow (``on``) or stop following ``product`` for the actor's organisation, whose
+    members are then notified of new findings in its public releases."""
+    if not actor.is_authenticated:
+        raise Unauthenticated("sign in to follow a product")
+    follower = following_organisation(actor)
+    if follower is None:
+        raise Forbidden("only members of an organisation can follow a product")
+    if on:
+        Follow.objects.get_or_create(organisation=follower, product=product)
+    else:
+        Follow.objects.filter(organisation=follower, product=product).delete()
+    return follower
