@@ -14,7 +14,8 @@
    100,000-advisory store (10 advisories per package name, 1-3 ranges each, some ``versions``
    lists; about 20 % of the components at an affected version). The records are written as one
    osv.dev-style ``all.zip`` and imported (timed); then a fresh process opens the store, loads
-   the SBOM written as CycloneDX JSON with ``load_sbom`` (timed) and scans it. Goal ≤ 2 s and
+   the SBOM written as CycloneDX JSON with ``load_sbom`` (timed) and scans it; the median of
+   three such processes is reported. Goal ≤ 2 s and
    ≤ 1 GB peak RSS of that process (``ru_maxrss``).
 4. Baseline for 2 and 3: per component, every advisory of the package from a dict built from
    the raw OSV JSON, its events walked with ``packaging.version.Version`` for PyPI and a plain
@@ -587,7 +588,12 @@ def main() -> None:
         big_report = big.import_paths([osv_zip])
         big.close()
         size = f"{len(chosen):,} components / {count:,} advisories"
-        scanned = run_child("scan", work / "generated.sqlite", sbom_path, osv_zip)
+        # the median of three fresh processes: one sample on a shared 2-core machine varies
+        # by a fifth either way
+        scans = [run_child("scan", work / "generated.sqlite", sbom_path, osv_zip) for _ in range(3)]
+        scans.sort(key=lambda s: s["first"])
+        scanned = scans[1]
+        spread = f"fresh processes {ms(scans[0]['first'])} to {ms(scans[-1]['first'])}"
         base = run_child("baseline", work / "generated.sqlite", sbom_path, osv_zip)
         total = scanned["load"] + scanned["first"]
         rows += [
@@ -607,7 +613,7 @@ def main() -> None:
             (
                 f"{size}: scan(), first / repeat",
                 f"{ms(scanned['first'])} / {ms(scanned['repeat'])} ({scanned['findings']:,} "
-                f"findings, {scanned['affected']:,} affected)",
+                f"findings, {scanned['affected']:,} affected; median of 3, {spread})",
                 goal(scanned["first"] <= 2, "≤ 2 s"),
             ),
             (f"{size}: load + scan", ms(total), goal(total <= 2, "≤ 2 s")),

@@ -30,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NamedTuple
 
+import orjson
+
 from clearroom.errors import ClearroomError
 from clearroom.vulns.purl import base_ecosystem, normalise_name
 from clearroom.vulns.versions import UnknownEcosystem, UnparsableVersion, ecosystem
@@ -533,7 +535,20 @@ INDEX_FORMAT: Final = 1
 """The layout of :func:`index_record`'s output; a store whose index was built with another
 rebuilds it on open."""
 
-_encode = json.JSONEncoder(separators=(",", ":")).encode
+_encode_slow = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _encode(value: Any) -> str:
+    """Compact JSON of index data. orjson writes it about nine times as fast as ``json`` and
+    reads it back three times as fast, which is most of an import's and a scan's JSON work;
+    what orjson refuses (a lone surrogate, an integer past 64 bits) goes through ``json``."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return _encode_slow(value)
+
+
+_decode = orjson.loads
 _LISTED: Final = Evaluation(True, "listed in versions")
 _IN_RANGE: Final = {t: Evaluation(True, f"in {t} range") for t in ("SEMVER", "ECOSYSTEM")}
 _NOT_AFFECTED: Final = Evaluation(False, "")
@@ -608,7 +623,7 @@ class IndexedAdvisory:
 
     def _decoded(self) -> list[Any]:
         if self._head is None:
-            self._head = json.loads(self._head_json)
+            self._head = _decode(self._head_json)
         return self._head
 
     @property
@@ -644,7 +659,7 @@ class IndexedPackage(NamedTuple):
 
     def decoded(self) -> list[list[Any]]:
         """Each advisory's ``[aliases, entries]``, in ``ids`` order."""
-        return json.loads(self.entries) if self.ids else []
+        return _decode(self.entries) if self.ids else []
 
     def advisories(self) -> list[IndexedAdvisory]:
         return [
