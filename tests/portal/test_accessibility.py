@@ -38,7 +38,7 @@ def test_pages_after_actions_have_the_accessibility_basics(world: World) -> None
     client = world.client("maintainer")
     created = client.post(
         reverse("portal:create-token", args=["acme"]),
-        {"name": "ci", "scopes": ["release:write"], "lifetime_days": "10"},
+        {"name": "ci", "scopes": ["vendor:release:write"], "lifetime_days": "10"},
     )
     refused = client.post(release_url(world.published, "withdraw"), {"reason": ""})
     conflict = client.post(release_url(world.published, "publish"))

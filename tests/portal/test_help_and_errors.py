@@ -30,7 +30,7 @@ def test_help_page(client: Client, db: None) -> None:
     for needle in (
         "Roles",
         "Maintainer",
-        "release:publish",
+        "vendor:release:publish",
         "API tokens",
         "openssl dgst -sha256",
         'href="/api/docs"',

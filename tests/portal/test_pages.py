@@ -84,15 +84,20 @@ def test_organisation_page_for_members(world: World, who: str) -> None:
     [
         (
             "viewer",
-            {"confidential:read"},
-            {"release:publish", "release:write", "organisation:manage"},
+            {"material:confidential:read"},
+            {"vendor:release:publish", "vendor:release:write", "org:member:manage"},
         ),
         (
             "maintainer",
-            {"product:write", "release:write", "release:publish", "confidential:read"},
-            {"organisation:manage"},
+            {
+                "vendor:product:write",
+                "vendor:release:write",
+                "vendor:release:publish",
+                "material:confidential:read",
+            },
+            {"org:member:manage"},
         ),
-        ("owner", {"organisation:manage", "release:publish"}, set()),
+        ("owner", {"org:member:manage", "vendor:release:publish"}, set()),
     ],
 )
 def test_token_form_offers_only_the_scopes_of_the_role(

@@ -26,7 +26,7 @@ def test_publish_is_refused(world: World, who: str, status: int) -> None:
     assert "Skip to main content" in html  # a portal page, not a bare error
     if status == 403:
         assert (
-            "release:publish" in html and release_url(world.draft) in html
+            "vendor:release:publish" in html and release_url(world.draft) in html
         )  # says why, links back
 
 

@@ -20,7 +20,11 @@ TOKEN = re.compile(r"clr_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
 
 
 def create(world: World, who: str, **data: object) -> object:
-    form = {"name": "release pipeline", "scopes": ["confidential:read"], "lifetime_days": "30"}
+    form = {
+        "name": "release pipeline",
+        "scopes": ["material:confidential:read"],
+        "lifetime_days": "30",
+    }
     form.update(data)  # type: ignore[arg-type]
     return world.client(who).post(CREATE, form)
 
@@ -28,7 +32,7 @@ def create(world: World, who: str, **data: object) -> object:
 def test_token_is_shown_once_and_only_its_hash_is_stored(world: World) -> None:
     client = world.client("viewer")
     response = client.post(
-        CREATE, {"name": "ci", "scopes": ["confidential:read"], "lifetime_days": "30"}
+        CREATE, {"name": "ci", "scopes": ["material:confidential:read"], "lifetime_days": "30"}
     )
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
@@ -41,7 +45,7 @@ def test_token_is_shown_once_and_only_its_hash_is_stored(world: World) -> None:
     assert token.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
     stored = " ".join(str(v) for v in ApiToken.objects.values().get().values())
     assert secret not in stored
-    assert token.scopes == ["confidential:read"] and token.product is None
+    assert token.scopes == ["material:confidential:read"] and token.product is None
     assert 29 <= (token.expires_at - token.created_at).days <= 30
     assert authenticate_token(plaintext) == token
 
@@ -54,20 +58,20 @@ def test_maintainer_can_narrow_a_token_to_a_product(world: World) -> None:
     response = create(
         world,
         "maintainer",
-        scopes=["release:write", "release:publish"],
+        scopes=["vendor:release:write", "vendor:release:publish"],
         product=str(world.product.pk),
     )
     assert response.status_code == 200  # type: ignore[attr-defined]
     token = ApiToken.objects.get()
     assert token.product == world.product
-    assert token.scopes == ["release:publish", "release:write"]
+    assert token.scopes == ["vendor:release:publish", "vendor:release:write"]
 
 
 @pytest.mark.parametrize(
     ("who", "data", "message"),
     [
-        ("viewer", {"scopes": ["release:publish"]}, "Select a valid choice"),
-        ("maintainer", {"scopes": ["organisation:manage"]}, "Select a valid choice"),
+        ("viewer", {"scopes": ["vendor:release:publish"]}, "Select a valid choice"),
+        ("maintainer", {"scopes": ["org:member:manage"]}, "Select a valid choice"),
         ("viewer", {"scopes": []}, "Choose at least one scope."),
         ("viewer", {"lifetime_days": "400"}, "less than or equal to 366"),
         ("viewer", {"name": ""}, "This field is required."),
@@ -96,15 +100,19 @@ def test_anonymous_token_request_is_sent_to_sign_in(world: World) -> None:
 
 
 def test_token_list_shows_only_my_tokens(world: World) -> None:
-    mine, _ = issue_token(world.viewer, world.vendor, name="mine", scopes=["confidential:read"])
-    theirs, _ = issue_token(world.maintainer, world.vendor, name="theirs", scopes=["release:write"])
+    mine, _ = issue_token(
+        world.viewer, world.vendor, name="mine", scopes=["material:confidential:read"]
+    )
+    theirs, _ = issue_token(
+        world.maintainer, world.vendor, name="theirs", scopes=["vendor:release:write"]
+    )
     html = world.client("viewer").get(ORG).content.decode()
     assert mine.key_id in html and theirs.key_id not in html
 
 
 def test_revoke_my_token(world: World) -> None:
     token, plaintext = issue_token(
-        world.viewer, world.vendor, name="ci", scopes=["confidential:read"]
+        world.viewer, world.vendor, name="ci", scopes=["material:confidential:read"]
     )
     client = world.client("viewer")
     response = client.post(reverse("portal:revoke-token", args=["acme", token.key_id]))
@@ -122,7 +130,9 @@ def test_revoke_my_token(world: World) -> None:
     ("who", "status"), [("maintainer", 404), ("outsider", 403), ("anonymous", 302)]
 )
 def test_nobody_else_can_revoke_my_token(world: World, who: str, status: int) -> None:
-    token, _ = issue_token(world.viewer, world.vendor, name="ci", scopes=["confidential:read"])
+    token, _ = issue_token(
+        world.viewer, world.vendor, name="ci", scopes=["material:confidential:read"]
+    )
     response = world.client(who).post(reverse("portal:revoke-token", args=["acme", token.key_id]))
     assert response.status_code == status
     token.refresh_from_db()

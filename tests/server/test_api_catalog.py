@@ -133,10 +133,12 @@ class TestTokens:
         assert response["WWW-Authenticate"].startswith("Bearer")
 
     def test_scopes_narrow_what_a_token_may_do(self, world):
-        read_only = world.token_for(world.maintainer, world.vendor, scopes=["confidential:read"])
+        read_only = world.token_for(
+            world.maintainer, world.vendor, scopes=["material:confidential:read"]
+        )
         response = put(world.client(read_only), "fw.img", b"x")
         assert response.status_code == 403
-        assert "release:write" in response.json()["detail"]
+        assert "vendor:release:write" in response.json()["detail"]
 
     def test_a_token_scoped_to_another_product_cannot_write(self, world):
         from clearroom.server.authz import Actor
@@ -149,7 +151,7 @@ class TestTokens:
         assert put(world.client(token), "fw.img", b"x").status_code == 403
 
     def test_a_viewer_cannot_publish(self, world):
-        token = world.token_for(world.viewer, world.vendor, scopes=["confidential:read"])
+        token = world.token_for(world.viewer, world.vendor, scopes=["material:confidential:read"])
         assert world.client(token).post(f"{RELEASE}/publish").status_code == 403
 
     def test_outsiders_do_not_learn_a_draft_exists(self, world):
@@ -185,7 +187,7 @@ def test_only_operators_create_organisations(world):
 
     centre = Organisation.objects.create(slug="centre", name="Centre", kind="operator")
     Membership.objects.create(user=operator, organisation=centre, role="owner")
-    token = world.token_for(operator, centre, scopes=["organisation:manage"])
+    token = world.token_for(operator, centre, scopes=["centre:organisation:create"])
     response = world.client(token).post("/api/organisations", body, content_type="application/json")
     assert response.status_code == 201
     assert world.client().get("/api/organisations/newco").json()["kind"] == "vendor"

@@ -214,7 +214,7 @@ class TestConfidentialArtifacts:
     def test_vendor_member_and_grantee_may_download_and_are_audited(self, published):
         world = published
         for user, org in [(world.viewer, world.vendor), (world.evaluator, world.lab)]:
-            client = world.client(world.token_for(user, org, scopes=["confidential:read"]))
+            client = world.client(world.token_for(user, org, scopes=["material:confidential:read"]))
             response = client.get(f"{RELEASE}/artifacts/src.tar.gz/content")
             assert response.status_code == 200
             assert b"".join(response.streaming_content) == b"secret sources"
@@ -223,7 +223,9 @@ class TestConfidentialArtifacts:
 
     def test_a_token_without_the_scope_cannot_read_it(self, published):
         world = published
-        client = world.client(world.token_for(world.viewer, world.vendor, scopes=["release:write"]))
+        client = world.client(
+            world.token_for(world.viewer, world.vendor, scopes=["vendor:release:write"])
+        )
         assert client.get(f"{RELEASE}/artifacts/src.tar.gz/content").status_code == 404
 
 

@@ -67,7 +67,7 @@ def test_the_first_key_is_vouched_for_by_the_centre_for_an_owner_only(world, own
     key = FileSigner.generate()
     maintainer = world.client(world.token)
     refused = _post(maintainer, KEYS, _envelope(_key_event(key), key))
-    assert refused.status_code == 403 and "keys:manage" in refused.json()["detail"]
+    assert refused.status_code == 403 and "org:key:manage" in refused.json()["detail"]
     created = _post(owner, KEYS, _envelope(_key_event(key), key))
     assert created.status_code == 201
     body = created.json()

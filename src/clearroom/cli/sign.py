@@ -87,7 +87,7 @@ def register(
 ) -> None:
     """Register a key. The new key signs its own registration; with --authorised-by an
     existing key countersigns (a rotation), otherwise the centre vouches for it (you need the
-    keys:manage permission)."""
+    org:key:manage permission)."""
     from clearroom.attest.registry import KeyEvent
     from clearroom.cli.client import Client
 

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from clearroom.server.accounts.models import ApiToken, Organisation, User
 from clearroom.server.audit import services as audit
-from clearroom.server.authz import ROLE_PERMISSIONS, Actor, Permission
+from clearroom.server.authz import Actor, Permission
+from clearroom.server.authz.permissions import grantable
 from clearroom.server.errors import Forbidden, Invalid, NotFound, Unauthenticated
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def create_token(
     role = actor.memberships().get(organisation.pk)
     if role is None:
         raise Forbidden(f"only members of {organisation.name} can hold API tokens for it")
-    beyond = sorted(set(scopes) - {p.value for p in ROLE_PERMISSIONS[role]})
+    beyond = sorted(set(scopes) - {p.value for p in grantable(role, organisation.kind)})
     if beyond:
         raise Forbidden(f"your role ({role}) does not allow the scopes {', '.join(beyond)}")
     if product is not None and product.vendor_id != organisation.pk:

@@ -5,6 +5,8 @@ from ninja import NinjaAPI
 
 from clearroom import __version__
 from clearroom.server.api import attestations, catalog, files, log, problems, vulnerabilities
+from clearroom.server.authz.permissions import Permission
+from clearroom.server.authz.routes import allow
 
 api = NinjaAPI(
     title="Clearroom API",
@@ -16,6 +18,7 @@ api = NinjaAPI(
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
+    docs_decorator=allow(Permission.PUBLIC_READ),
 )
 problems.install(api)
 api.add_router("", catalog.router)

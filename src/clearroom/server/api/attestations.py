@@ -14,7 +14,6 @@ from ninja import Router, Schema, Status
 
 from clearroom.attest.bundle import MEDIA_TYPE
 from clearroom.attest.registry import rfc3339
-from clearroom.server.api.auth import api_actor
 from clearroom.server.api.schemas import Problem
 from clearroom.server.api.serializers import log_ref
 from clearroom.server.attestations import services
@@ -22,8 +21,8 @@ from clearroom.server.attestations.bundles import release_bundle
 from clearroom.server.attestations.centre import centre_key
 from clearroom.server.attestations.models import Attestation, SigningKey
 from clearroom.server.attestations.policy import starting_policy
-from clearroom.server.authz import visible_releases
-from clearroom.server.catalog import services as catalog
+from clearroom.server.authz import Permission, visible_releases
+from clearroom.server.authz.routes import Allow
 from clearroom.server.catalog.models import Release
 from clearroom.server.errors import Invalid, NotFound
 from clearroom.server.transparency.identity import verifier, witnesses
@@ -39,7 +38,7 @@ class RevokeIn(Schema):
     reason: str = ""
     envelope: dict[str, Any] | None = None
     """A revocation key event signed by a valid key of the organisation; without it, the
-    centre signs the revocation (needs the 'keys:manage' permission)."""
+    centre signs the revocation (needs the 'org:key:manage' permission)."""
 
 
 def _body(request: HttpRequest) -> bytes:
@@ -69,9 +68,14 @@ def attestation_out(a: Attestation) -> dict[str, Any]:
     }
 
 
-@router.get("/organisations/{org}/keys", url_name="keys", summary="An organisation's keys")
+@router.get(
+    "/organisations/{org}/keys",
+    url_name="keys",
+    summary="An organisation's keys",
+    auth=Allow(Permission.PUBLIC_READ, "organisation"),
+)
 def list_keys(request: HttpRequest, org: str) -> Any:
-    organisation = catalog.get_organisation(org)
+    organisation = request.auth.resource.organisation
     keys = SigningKey.objects.filter(organisation=organisation).select_related(
         "organisation", "added_by__log_entry"
     )
@@ -82,10 +86,11 @@ def list_keys(request: HttpRequest, org: str) -> Any:
     "/organisations/{org}/keys",
     response={201: dict[str, Any], **WRITE_ERRORS},
     summary="Register a key with a signed key event (body: DSSE envelope)",
+    auth=Allow(Permission.ORG_KEY_ROTATE, "organisation"),
 )
 def register_key(request: HttpRequest, org: str) -> Any:
-    organisation = catalog.get_organisation(org)
-    key = services.register_key(api_actor(request), organisation, _body(request))
+    organisation = request.auth.resource.organisation
+    key = services.register_key(request.auth.actor, organisation, _body(request))
     return Status(201, key_out(key))
 
 
@@ -93,19 +98,24 @@ def register_key(request: HttpRequest, org: str) -> Any:
     "/organisations/{org}/keys/{keyid}/revoke",
     response={200: dict[str, Any], **WRITE_ERRORS},
     summary="Revoke a key",
+    auth=Allow(Permission.ORG_KEY_ROTATE, "organisation"),
 )
 def revoke_key(request: HttpRequest, org: str, keyid: str, data: RevokeIn) -> Any:
-    organisation = catalog.get_organisation(org)
+    organisation = request.auth.resource.organisation
     envelope = None if data.envelope is None else json.dumps(data.envelope).encode()
     key = services.revoke_key(
-        api_actor(request), organisation, keyid, reason=data.reason, data=envelope
+        request.auth.actor, organisation, keyid, reason=data.reason, data=envelope
     )
     return key_out(key)
 
 
-@router.get("/products/{org}/{product}/releases/{version}/attestations", url_name="attestations")
+@router.get(
+    "/products/{org}/{product}/releases/{version}/attestations",
+    url_name="attestations",
+    auth=Allow(Permission.PUBLIC_READ, "release"),
+)
 def list_attestations(request: HttpRequest, org: str, product: str, version: str) -> Any:
-    release = catalog.get_release(api_actor(request), org, product, version)
+    release = request.auth.resource.release
     rows = release.attestations.select_related("organisation", "log_entry")
     return [attestation_out(a) for a in rows]
 
@@ -114,10 +124,10 @@ def list_attestations(request: HttpRequest, org: str, product: str, version: str
     "/products/{org}/{product}/releases/{version}/attestations",
     response={201: dict[str, Any], **WRITE_ERRORS},
     summary="Add a signed statement about a release (body: DSSE envelope)",
+    auth=Allow(Permission.RELEASE_WRITE, "release"),
 )
 def add_attestation(request: HttpRequest, org: str, product: str, version: str) -> Any:
-    actor = api_actor(request)
-    release = catalog.get_release(actor, org, product, version)
+    actor, release = request.auth.actor, request.auth.resource.release
     return Status(201, attestation_out(services.add_attestation(actor, release, _body(request))))
 
 
@@ -135,11 +145,12 @@ def _bundle_response(release: Release, since: int | None) -> HttpResponse:
     response={200: None, 404: Problem, 422: Problem},
     url_name="bundle",
     summary="The release bundle: everything needed to verify the release offline",
+    auth=Allow(Permission.PUBLIC_READ, "release"),
 )
 def get_bundle(
     request: HttpRequest, org: str, product: str, version: str, since: int | None = None
 ) -> Any:
-    release = catalog.get_release(api_actor(request), org, product, version)
+    release = request.auth.resource.release
     if not release.is_public:
         raise NotFound("a draft release has no bundle; publish it first")
     return _bundle_response(release, since)
@@ -150,12 +161,13 @@ def get_bundle(
     response={200: None, 404: Problem, 422: Problem},
     url_name="bundles",
     summary="The bundle of the newest published release that holds a file with this SHA-256",
+    auth=Allow(Permission.PUBLIC_READ),
 )
 def find_bundle(request: HttpRequest, sha256: str, since: int | None = None) -> Any:
     digest = sha256.lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise Invalid("sha256: give 64 hexadecimal digits")
-    releases = visible_releases(api_actor(request)).filter(
+    releases = visible_releases(request.auth.actor).filter(
         state__in=[Release.State.PUBLISHED, Release.State.WITHDRAWN],
         artifacts__sha256=digest,
         artifacts__confidentiality="public",
@@ -166,7 +178,12 @@ def find_bundle(request: HttpRequest, sha256: str, since: int | None = None) -> 
     return _bundle_response(release, since)
 
 
-@router.get("/trust", url_name="trust", summary="The centre's keys, for a verifier's policy")
+@router.get(
+    "/trust",
+    url_name="trust",
+    summary="The centre's keys, for a verifier's policy",
+    auth=Allow(Permission.PUBLIC_READ),
+)
 def trust(request: HttpRequest) -> Any:
     return {
         "log": {
@@ -184,7 +201,8 @@ def trust(request: HttpRequest) -> Any:
     response={200: None, 404: Problem},
     url_name="policy",
     summary="A starting trust policy (TOML) for verifying this vendor's releases",
+    auth=Allow(Permission.PUBLIC_READ, "organisation"),
 )
 def policy(request: HttpRequest, org: str) -> Any:
-    organisation = catalog.get_organisation(org)
+    organisation = request.auth.resource.organisation
     return HttpResponse(starting_policy(organisation), content_type="text/plain; charset=utf-8")

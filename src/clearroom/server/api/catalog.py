@@ -9,7 +9,6 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from clearroom.server.accounts.models import Organisation
-from clearroom.server.api.auth import api_actor as actor_for
 from clearroom.server.api.schemas import (
     OrganisationIn,
     OrganisationOut,
@@ -21,9 +20,10 @@ from clearroom.server.api.schemas import (
     WithdrawIn,
 )
 from clearroom.server.api.serializers import product_out, release_out
-from clearroom.server.authz import visible_releases
+from clearroom.server.authz import Permission, visible_releases
+from clearroom.server.authz.routes import Allow
 from clearroom.server.catalog import services
-from clearroom.server.errors import Conflict, Forbidden, Unauthenticated
+from clearroom.server.errors import Conflict
 
 router = Router(tags=["catalogue"])
 ERRORS: dict[int, type[Problem]] = {
@@ -36,19 +36,23 @@ ERRORS: dict[int, type[Problem]] = {
 }
 
 
-@router.get("/organisations", response=list[OrganisationOut], url_name="organisations")
+@router.get(
+    "/organisations",
+    response=list[OrganisationOut],
+    url_name="organisations",
+    auth=Allow(Permission.PUBLIC_READ),
+)
 def list_organisations(request: HttpRequest) -> Any:
     return Organisation.objects.all()
 
 
-@router.post("/organisations", response={201: OrganisationOut, **ERRORS})
+@router.post(
+    "/organisations",
+    response={201: OrganisationOut, **ERRORS},
+    auth=Allow(Permission.CENTRE_ORGANISATION_CREATE),
+)
 def create_organisation(request: HttpRequest, data: OrganisationIn) -> Any:
     """Centre operators only: organisations are vetted before they can publish."""
-    actor = actor_for(request)
-    if not actor.is_authenticated:
-        raise Unauthenticated("sign in as a centre operator")
-    if not actor.is_operator:
-        raise Forbidden("only the centre's operators create organisations")
     try:
         return Status(201, Organisation.objects.create(**data.dict()))
     except IntegrityError:
@@ -56,50 +60,65 @@ def create_organisation(request: HttpRequest, data: OrganisationIn) -> Any:
 
 
 @router.get(
-    "/organisations/{org}", response={200: OrganisationOut, 404: Problem}, url_name="organisation"
+    "/organisations/{org}",
+    response={200: OrganisationOut, 404: Problem},
+    url_name="organisation",
+    auth=Allow(Permission.PUBLIC_READ, "organisation"),
 )
 def get_organisation(request: HttpRequest, org: str) -> Any:
-    return services.get_organisation(org)
+    return request.auth.resource.organisation
 
 
-@router.get("/organisations/{org}/products", response={200: list[ProductOut], 404: Problem})
+@router.get(
+    "/organisations/{org}/products",
+    response={200: list[ProductOut], 404: Problem},
+    auth=Allow(Permission.PUBLIC_READ, "organisation"),
+)
 def list_products(request: HttpRequest, org: str) -> Any:
-    vendor = services.get_organisation(org)
-    return [
-        product_out(p) for p in services.visible_products(actor_for(request)).filter(vendor=vendor)
-    ]
+    vendor, actor = request.auth.resource.organisation, request.auth.actor
+    return [product_out(p) for p in services.visible_products(actor).filter(vendor=vendor)]
 
 
-@router.post("/organisations/{org}/products", response={201: ProductOut, **ERRORS})
+@router.post(
+    "/organisations/{org}/products",
+    response={201: ProductOut, **ERRORS},
+    auth=Allow(Permission.PRODUCT_WRITE, "organisation"),
+)
 def create_product(request: HttpRequest, org: str, data: ProductIn) -> Any:
-    vendor = services.get_organisation(org)
-    product = services.create_product(actor_for(request), vendor, **data.dict())
+    vendor = request.auth.resource.organisation
+    product = services.create_product(request.auth.actor, vendor, **data.dict())
     return Status(201, product_out(product))
 
 
 @router.get(
-    "/products/{org}/{product}", response={200: ProductOut, 404: Problem}, url_name="product"
+    "/products/{org}/{product}",
+    response={200: ProductOut, 404: Problem},
+    url_name="product",
+    auth=Allow(Permission.PUBLIC_READ, "product"),
 )
 def get_product(request: HttpRequest, org: str, product: str) -> Any:
-    return product_out(services.get_product(actor_for(request), org, product))
+    return product_out(request.auth.resource.product)
 
 
 @router.get(
     "/products/{org}/{product}/releases",
     response={200: list[ReleaseOut], 404: Problem},
     url_name="releases",
+    auth=Allow(Permission.PUBLIC_READ, "product"),
 )
 def list_releases(request: HttpRequest, org: str, product: str) -> Any:
-    actor = actor_for(request)
-    found = services.get_product(actor, org, product)
+    actor, found = request.auth.actor, request.auth.resource.product
     releases = visible_releases(actor).filter(product=found).select_related("product__vendor")
     return [release_out(r, actor) for r in releases]
 
 
-@router.post("/products/{org}/{product}/releases", response={201: ReleaseOut, **ERRORS})
+@router.post(
+    "/products/{org}/{product}/releases",
+    response={201: ReleaseOut, **ERRORS},
+    auth=Allow(Permission.RELEASE_WRITE, "product"),
+)
 def create_release(request: HttpRequest, org: str, product: str, data: ReleaseIn) -> Any:
-    actor = actor_for(request)
-    found = services.get_product(actor, org, product)
+    actor, found = request.auth.actor, request.auth.resource.product
     return Status(201, release_out(services.create_release(actor, found, **data.dict()), actor))
 
 
@@ -107,27 +126,29 @@ def create_release(request: HttpRequest, org: str, product: str, data: ReleaseIn
     "/products/{org}/{product}/releases/{version}",
     response={200: ReleaseOut, 404: Problem},
     url_name="release",
+    auth=Allow(Permission.PUBLIC_READ, "release"),
 )
 def get_release(request: HttpRequest, org: str, product: str, version: str) -> Any:
-    actor = actor_for(request)
-    return release_out(services.get_release(actor, org, product, version), actor)
+    return release_out(request.auth.resource.release, request.auth.actor)
 
 
 @router.post(
-    "/products/{org}/{product}/releases/{version}/publish", response={200: ReleaseOut, **ERRORS}
+    "/products/{org}/{product}/releases/{version}/publish",
+    response={200: ReleaseOut, **ERRORS},
+    auth=Allow(Permission.RELEASE_PUBLISH, "release"),
 )
 def publish_release(request: HttpRequest, org: str, product: str, version: str) -> Any:
-    actor = actor_for(request)
-    release = services.get_release(actor, org, product, version)
+    actor, release = request.auth.actor, request.auth.resource.release
     return release_out(services.publish_release(actor, release), actor)
 
 
 @router.post(
-    "/products/{org}/{product}/releases/{version}/withdraw", response={200: ReleaseOut, **ERRORS}
+    "/products/{org}/{product}/releases/{version}/withdraw",
+    response={200: ReleaseOut, **ERRORS},
+    auth=Allow(Permission.RELEASE_PUBLISH, "release"),
 )
 def withdraw_release(
     request: HttpRequest, org: str, product: str, version: str, data: WithdrawIn
 ) -> Any:
-    actor = actor_for(request)
-    release = services.get_release(actor, org, product, version)
+    actor, release = request.auth.actor, request.auth.resource.release
     return release_out(services.withdraw_release(actor, release, reason=data.reason), actor)

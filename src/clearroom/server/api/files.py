@@ -14,10 +14,10 @@ from django.utils.http import content_disposition_header
 from ninja import Router, Status
 
 from clearroom.blobs import BlobCorrupted
-from clearroom.server.api.auth import api_actor
 from clearroom.server.api.schemas import FileOut, Problem
 from clearroom.server.api.serializers import file_out
-from clearroom.server.authz import visible_files
+from clearroom.server.authz import Permission, visible_files
+from clearroom.server.authz.routes import Allow
 from clearroom.server.catalog import services
 from clearroom.server.catalog.uploads import (
     BlobUploadHandler,
@@ -54,10 +54,6 @@ MULTIPART_BODY = {
 }
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def _kind_for(collection: str, kind: str | None) -> str:
     if collection == "artifacts":
         return "artifact"
@@ -84,10 +80,10 @@ def _register(collection: str) -> None:
         url_name=collection,
         operation_id=f"list_{collection}",
         summary=f"List the {collection} of a release you may see",
+        auth=Allow(Permission.PUBLIC_READ, "release"),
     )
     def list_files(request: HttpRequest, org: str, product: str, version: str) -> Any:
-        actor = api_actor(request)
-        release = services.get_release(actor, org, product, version)
+        actor, release = request.auth.actor, request.auth.resource.release
         model = services.file_model(collection)
         files = visible_files(actor, model.objects.filter(release=release))
         return [file_out(f) for f in files.select_related("release__product__vendor")]
@@ -102,6 +98,7 @@ def _register(collection: str) -> None:
             "Declare the SHA-256 with `Content-Digest: sha-256=:<base64>:` (RFC 9530) or"
             " `?sha256=<hex>`; bytes that do not match are rejected and nothing is stored."
         ),
+        auth=Allow(Permission.RELEASE_WRITE, "release"),
     )
     def put_file(
         request: HttpRequest,
@@ -113,8 +110,7 @@ def _register(collection: str) -> None:
         kind: str | None = None,
         media_type: str | None = None,
     ) -> Any:
-        actor = api_actor(request)
-        release = services.get_release(actor, org, product, version)
+        actor, release = request.auth.actor, request.auth.resource.release
         file_kind = _kind_for(collection, kind)
         services.check_upload(
             actor, release, kind=file_kind, name=name, confidentiality=confidentiality
@@ -146,6 +142,7 @@ def _register(collection: str) -> None:
         openapi_extra=MULTIPART_BODY,
         operation_id=f"post_{singular}",
         summary=f"Upload a {singular} as a multipart form (field 'file')",
+        auth=Allow(Permission.RELEASE_WRITE, "release"),
     )
     def post_file(
         request: HttpRequest,
@@ -156,8 +153,7 @@ def _register(collection: str) -> None:
         kind: str | None = None,
         name: str | None = None,
     ) -> Any:
-        actor = api_actor(request)
-        release = services.get_release(actor, org, product, version)
+        actor, release = request.auth.actor, request.auth.resource.release
         file_kind = _kind_for(collection, kind)
         if not (request.content_type or "").startswith("multipart/form-data"):
             raise Invalid("upload: send multipart/form-data with the file in the field 'file'")
@@ -199,14 +195,10 @@ def _register(collection: str) -> None:
         response={200: FileOut, 404: Problem},
         operation_id=f"get_{singular}",
         summary=f"Metadata and digests of a {singular}",
+        auth=Allow(Permission.PUBLIC_READ, singular),
     )
     def get_file(request: HttpRequest, org: str, product: str, version: str, name: str) -> Any:
-        actor = api_actor(request)
-        return file_out(
-            services.get_file(
-                actor, org, product, version, collection, name, ip=_client_ip(request)
-            )
-        )
+        return file_out(request.auth.resource.file)
 
     @router.get(
         f"{RELEASE}/{collection}/{{name}}/content",
@@ -214,12 +206,10 @@ def _register(collection: str) -> None:
         operation_id=f"download_{singular}",
         summary=f"Download a {singular}; the store re-checks its SHA-256 as it streams",
         url_name=f"{singular}-content",
+        auth=Allow(Permission.PUBLIC_READ, singular),
     )
     def download(request: HttpRequest, org: str, product: str, version: str, name: str) -> Any:
-        actor = api_actor(request)
-        stored = services.get_file(
-            actor, org, product, version, collection, name, ip=_client_ip(request)
-        )
+        stored = request.auth.resource.file
         response = StreamingHttpResponse(_stream(stored.sha256), content_type=stored.media_type)
         response["Content-Length"] = str(stored.size)
         response["Content-Disposition"] = content_disposition_header(True, stored.name)
@@ -237,12 +227,13 @@ def _register(collection: str) -> None:
     response={200: list[FileOut], 422: Problem},
     summary="Find the files you may see by their SHA-256",
     description="Answers a customer's question: was the image I received published here?",
+    auth=Allow(Permission.PUBLIC_READ),
 )
 def find_by_digest(request: HttpRequest, sha256: str) -> Any:
     digest = sha256.lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise Invalid("sha256: give 64 hexadecimal digits")
-    actor = api_actor(request)
+    actor = request.auth.actor
     found: list[Any] = []
     for collection in ("artifacts", "documents"):
         model = services.file_model(collection)

@@ -16,6 +16,8 @@ from ninja import Query, Router, Schema
 
 from clearroom.server.api.schemas import ConsistencyOut, LogEntryOut, LogOut, Problem, ProofOut
 from clearroom.server.api.serializers import log_entry_out
+from clearroom.server.authz import Permission
+from clearroom.server.authz.routes import Allow
 from clearroom.server.errors import Invalid, NotFound, Unavailable
 from clearroom.server.transparency import services as log
 from clearroom.server.transparency.identity import public_files, verifier, witnesses
@@ -23,7 +25,8 @@ from clearroom.server.transparency.models import LogEntry
 from clearroom.tlog.merkle import consistency_proof, inclusion_proof
 from clearroom.tlog.tiles import TileReader
 
-router = Router(tags=["transparency log"])
+router = Router(tags=["transparency log"], auth=Allow(Permission.PUBLIC_READ))
+"""Everything about the log is public."""
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 LOOKUP_LIMIT = 100
 

@@ -17,10 +17,9 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from clearroom.server.api.auth import api_actor
 from clearroom.server.api.schemas import Problem
-from clearroom.server.authz import Actor, visible_releases
-from clearroom.server.catalog import services as catalog
+from clearroom.server.authz import Actor, Permission, visible_releases
+from clearroom.server.authz.routes import Allow
 from clearroom.server.catalog.models import Release
 from clearroom.server.errors import Invalid
 from clearroom.server.vulnerabilities.models import Component, Finding
@@ -88,12 +87,12 @@ def finding_out(f: Finding) -> dict[str, Any]:
     response={200: dict[str, Any], 404: Problem},
     url_name="components",
     summary="The release's components from its SBOMs (search with q, page with offset)",
+    auth=Allow(Permission.PUBLIC_READ, "release"),
 )
 def components(
     request: HttpRequest, org: str, product: str, version: str, q: str = "", offset: int = 0
 ) -> Any:
-    actor = api_actor(request)
-    release = catalog.get_release(actor, org, product, version)
+    actor, release = request.auth.actor, request.auth.resource.release
     readable = readable_sboms(actor, Release.objects.filter(pk=release.pk))
     rows = release.components.filter(sbom__in=readable)
     if q:
@@ -139,6 +138,7 @@ def _findings(
     response={200: None, 404: Problem, 422: Problem},
     url_name="vulnerabilities",
     summary="Findings (status open by default; all, or one VEX status), as JSON, CSV or CycloneDX",
+    auth=Allow(Permission.PUBLIC_READ, "release"),
 )
 def vulnerabilities(
     request: HttpRequest,
@@ -149,8 +149,7 @@ def vulnerabilities(
     status: str | None = None,
     format: str = "json",
 ) -> Any:
-    actor = api_actor(request)
-    release = catalog.get_release(actor, org, product, version)
+    actor, release = request.auth.actor, request.auth.resource.release
     if format not in FORMATS:
         raise Invalid(f"format must be one of {', '.join(FORMATS)}")
     rows = list(_findings(actor, release, severity, status))
@@ -265,10 +264,10 @@ def _vdr(release: Release, rows: list[Finding]) -> dict[str, Any]:
     response={200: dict[str, Any], 404: Problem},
     url_name="portfolio",
     summary="A vendor's portfolio: open findings by severity for each visible release",
+    auth=Allow(Permission.PUBLIC_READ, "organisation"),
 )
 def portfolio(request: HttpRequest, org: str) -> Any:
-    actor = api_actor(request)
-    organisation = catalog.get_organisation(org)
+    actor, organisation = request.auth.actor, request.auth.resource.organisation
     releases = (
         visible_releases(actor)
         .filter(product__vendor=organisation)

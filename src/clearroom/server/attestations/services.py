@@ -154,9 +154,9 @@ def _log(
 
 def register_key(actor: Actor, organisation: Organisation, data: bytes) -> SigningKey:
     """Accept a signed key-event statement adding a key. Signed by an existing valid key of
-    the organisation, it is a rotation; otherwise a member with ``keys:manage`` asks the
+    the organisation, it is a rotation; otherwise a member with ``org:key:manage`` asks the
     centre to vouch for it, and the centre countersigns."""
-    _require(actor, Permission.RELEASE_WRITE, organisation)
+    _require(actor, Permission.ORG_KEY_ROTATE, organisation)
     envelope, statement = _parse(data)
     event = _key_event(statement, organisation, "add")
     with transaction.atomic():
@@ -201,9 +201,9 @@ def _authorised(
         keys.apply(Logged(envelope, PENDING << 1, moment))
         return envelope
     except RegistryError as exc:
-        if not actor.has_perm(Permission.KEYS_MANAGE, organisation):
+        if not actor.has_perm(Permission.ORG_KEY_MANAGE, organisation):
             raise Forbidden(
-                f"{exc}; a member with the 'keys:manage' permission can ask the centre to"
+                f"{exc}; a member with the 'org:key:manage' permission can ask the centre to"
                 " vouch for the key instead"
             ) from None
     countersigned = add_signature(envelope, centre_signer())
@@ -239,8 +239,8 @@ def revoke_key(
     actor: Actor, organisation: Organisation, keyid: str, *, reason: str, data: bytes | None
 ) -> SigningKey:
     """Revoke with a key-event statement signed by a valid key of the organisation, or, for a
-    member with ``keys:manage`` (a lost or stolen key), signed by the centre."""
-    _require(actor, Permission.RELEASE_WRITE, organisation)
+    member with ``org:key:manage`` (a lost or stolen key), signed by the centre."""
+    _require(actor, Permission.ORG_KEY_ROTATE, organisation)
     key = SigningKey.objects.filter(organisation=organisation, keyid=keyid).first()
     if key is None:
         raise Invalid(f"{organisation.slug} has no key {keyid}")
@@ -250,7 +250,7 @@ def revoke_key(
         keys = registry(organisation)
         moment = _now()
         if data is None:
-            _require(actor, Permission.KEYS_MANAGE, organisation)
+            _require(actor, Permission.ORG_KEY_MANAGE, organisation)
             if not reason.strip():
                 raise Invalid("reason: say why the key is revoked; it is public")
             event = KeyEvent(

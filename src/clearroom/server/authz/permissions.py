@@ -1,37 +1,123 @@
-"""The actions a person or token may be allowed, named ``<resource>:<action>`` — the same
-grammar as audit event tags and API token scopes."""
+"""The authorization policy as data: every action is a :class:`Permission` named
+``<scope>:<resource>:<action>`` (the grammar of audit events and API token scopes too); a
+:class:`Rule` says whose membership can give it; roles and organisation kinds say which
+memberships do. :func:`clearroom.server.authz.rules.decide` reads these tables and nothing else.
+
+An actor holds a permission on an object when one of their memberships is in an organisation
+the rule points at (the object's vendor, a grantee, ...), that membership's **role** carries the
+permission, that organisation's **kind** may carry it at all, and the API token presented (if
+any) names it in its scopes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
 class Permission(StrEnum):
-    ORGANISATION_MANAGE = "organisation:manage"
-    """Change memberships and API tokens of the organisation."""
-    PRODUCT_WRITE = "product:write"
-    """Create products and edit their description."""
-    RELEASE_WRITE = "release:write"
-    """Create draft releases and upload their artifacts and documents."""
-    RELEASE_PUBLISH = "release:publish"
-    """Publish or withdraw a release."""
-    CONFIDENTIAL_READ = "confidential:read"
-    """Download confidential artifacts and documents."""
-    KEYS_MANAGE = "keys:manage"
-    """Register the organisation's signing keys (the centre countersigns) and revoke them."""
+    PUBLIC_READ = "public:material:read"
+    CENTRE_ORGANISATION_CREATE = "centre:organisation:create"
+    ORG_MEMBER_MANAGE = "org:member:manage"
+    ORG_TOKEN_CREATE = "org:token:create"  # noqa: S105 (a permission name, not a secret)
+    ORG_KEY_ROTATE = "org:key:rotate"
+    ORG_KEY_MANAGE = "org:key:manage"
+    PRODUCT_WRITE = "vendor:product:write"
+    RELEASE_WRITE = "vendor:release:write"
+    RELEASE_PUBLISH = "vendor:release:publish"
+    CONFIDENTIAL_READ = "material:confidential:read"
+    PRODUCT_FOLLOW = "customer:product:follow"
 
+
+@dataclass(frozen=True)
+class Rule:
+    """Whose memberships count for a permission on an object."""
+
+    who: str
+    """``anyone`` (no sign-in; the object must be visible), ``organisation`` (members of the
+    organisation that owns the object, or that the route names), ``reader`` (the vendor's
+    members or members of an organisation holding an active grant for the material),
+    ``member`` (a membership in any organisation) or ``operator`` (the centre's operators)."""
+    summary: str
+    """What the permission allows, in a line: token forms and the help show it."""
+
+
+RULES: dict[Permission, Rule] = {
+    Permission.PUBLIC_READ: Rule(
+        "anyone", "See what is published (and, for a vendor's members, its drafts)."
+    ),
+    Permission.CENTRE_ORGANISATION_CREATE: Rule(
+        "operator", "Admit a new organisation to the centre."
+    ),
+    Permission.ORG_MEMBER_MANAGE: Rule(
+        "organisation", "Change the organisation's memberships and revoke others' API tokens."
+    ),
+    Permission.ORG_TOKEN_CREATE: Rule(
+        "organisation",
+        "Hold API tokens for the organisation (never with more than one's role allows).",
+    ),
+    Permission.ORG_KEY_ROTATE: Rule(
+        "organisation",
+        "Register or revoke the organisation's keys with statements its valid keys signed.",
+    ),
+    Permission.ORG_KEY_MANAGE: Rule(
+        "organisation",
+        "Register the organisation's signing keys (the centre countersigns) and revoke them.",
+    ),
+    Permission.PRODUCT_WRITE: Rule("organisation", "Create products and edit their description."),
+    Permission.RELEASE_WRITE: Rule(
+        "organisation", "Create draft releases, upload their files and add signed statements."
+    ),
+    Permission.RELEASE_PUBLISH: Rule("organisation", "Publish or withdraw a release."),
+    Permission.CONFIDENTIAL_READ: Rule("reader", "Download confidential artifacts and documents."),
+    Permission.PRODUCT_FOLLOW: Rule(
+        "member", "Follow a product: be told of new vulnerabilities in its releases."
+    ),
+}
+
+_EVERYONE = frozenset({Permission.PUBLIC_READ, Permission.ORG_TOKEN_CREATE})
+_READ = _EVERYONE | {Permission.CONFIDENTIAL_READ, Permission.PRODUCT_FOLLOW}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "owner": frozenset(Permission),
-    "maintainer": frozenset(
-        {
-            Permission.PRODUCT_WRITE,
-            Permission.RELEASE_WRITE,
-            Permission.RELEASE_PUBLISH,
-            Permission.CONFIDENTIAL_READ,
-        }
-    ),
-    "expert": frozenset({Permission.CONFIDENTIAL_READ}),
-    "evaluator": frozenset({Permission.CONFIDENTIAL_READ}),
-    "viewer": frozenset({Permission.CONFIDENTIAL_READ}),
+    "maintainer": _READ
+    | {
+        Permission.PRODUCT_WRITE,
+        Permission.RELEASE_WRITE,
+        Permission.RELEASE_PUBLISH,
+        Permission.ORG_KEY_ROTATE,
+    },
+    "expert": _READ,
+    "evaluator": _READ,
+    "viewer": _READ,
 }
+"""What each role within an organisation may do."""
+
+_ORGANISATION = frozenset(
+    {
+        Permission.ORG_MEMBER_MANAGE,
+        Permission.ORG_TOKEN_CREATE,
+        Permission.ORG_KEY_ROTATE,
+        Permission.ORG_KEY_MANAGE,
+    }
+)
+_PUBLISHING = frozenset(
+    {Permission.PRODUCT_WRITE, Permission.RELEASE_WRITE, Permission.RELEASE_PUBLISH}
+)
+_RECEIVING = _EVERYONE | _ORGANISATION | {Permission.CONFIDENTIAL_READ, Permission.PRODUCT_FOLLOW}
+
+KIND_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "vendor": _RECEIVING | _PUBLISHING,
+    "regulator": _RECEIVING,
+    "lab": _RECEIVING,
+    "customer": _RECEIVING,
+    "standards_body": _RECEIVING,
+    "operator": frozenset(Permission),
+}
+"""What an organisation of each kind may do at all, whatever its members' roles: a customer's
+owner never publishes releases."""
+
+
+def grantable(role: str, kind: str) -> frozenset[Permission]:
+    """What a member with ``role`` in an organisation of ``kind`` may do there, and so the
+    widest scopes an API token of theirs may carry (reading what is public needs none)."""
+    return (ROLE_PERMISSIONS[role] & KIND_PERMISSIONS[kind]) - {Permission.PUBLIC_READ}

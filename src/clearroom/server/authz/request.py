@@ -27,3 +27,18 @@ def actor_for(request: HttpRequest) -> Actor:
         actor = Actor(user=user if user is not None and user.is_authenticated else None)
     request._clearroom_actor = actor  # type: ignore[attr-defined]
     return actor
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def api_actor_for(request: HttpRequest) -> Actor:
+    """:func:`actor_for`, and API writes need a token: then no cross-site request can write
+    with a visitor's cookies (the portal's forms have their own CSRF protection)."""
+    actor = actor_for(request)
+    if request.method not in SAFE_METHODS and actor.is_authenticated and actor.token is None:
+        raise Unauthenticated(
+            "API writes need an API token (Authorization: Bearer clr_…); a browser session may"
+            " only read. Create a token on your organisation's page in the portal."
+        )
+    return actor

@@ -1,5 +1,6 @@
-"""The one place that decides who may see and do what. Views, the API, downloads and jobs all
-ask here; nothing else looks at memberships or token scopes.
+"""The one place that decides who may see and do what, reading the tables of
+:mod:`.permissions`. Routes (:mod:`.routes`), services, downloads and jobs all ask here; nothing
+else looks at memberships or token scopes.
 
 An :class:`Actor` is a signed-in user, optionally narrowed by the API token they presented.
 Things an actor may not see are filtered out of querysets, so callers answer 404 — never 403 —
@@ -13,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from clearroom.server.authz.permissions import ROLE_PERMISSIONS, Permission
+from clearroom.server.authz.permissions import (
+    KIND_PERMISSIONS,
+    ROLE_PERMISSIONS,
+    RULES,
+    Permission,
+)
 
 if TYPE_CHECKING:
     from clearroom.server.accounts.models import ApiToken, Organisation, User
@@ -32,30 +38,47 @@ class Actor:
     @property
     def is_operator(self) -> bool:
         """A superuser of the centre, signed in or with a token of the centre-operator
-        organisation that carries the ``organisation:manage`` scope."""
+        organisation that carries the ``centre:organisation:create`` scope."""
         if not self.is_authenticated or not self.user.is_superuser:  # type: ignore[union-attr]
             return False
         token = self.token
         return token is None or (
             token.organisation.kind == "operator"
-            and Permission.ORGANISATION_MANAGE.value in token.scopes
+            and Permission.CENTRE_ORGANISATION_CREATE.value in token.scopes
         )
 
     def memberships(self) -> dict[int, str]:
         """Organisation id → role, narrowed to the token's organisation if any (cached)."""
-        cached: dict[int, str] | None = getattr(self, "_memberships", None)
+        return {org: role for org, (role, _) in self._membership_rows().items()}
+
+    def _membership_rows(self) -> dict[int, tuple[str, str]]:
+        """Organisation id → (role, organisation kind), read once per actor."""
+        cached: dict[int, tuple[str, str]] | None = getattr(self, "_memberships", None)
         if cached is not None:
             return cached
         from clearroom.server.accounts.models import Membership
 
-        result: dict[int, str] = {}
+        result: dict[int, tuple[str, str]] = {}
         if self.is_authenticated:
             rows = Membership.objects.filter(user=self.user)
             if self.token is not None:
                 rows = rows.filter(organisation_id=self.token.organisation_id)
-            result = dict(rows.values_list("organisation_id", "role"))
+            result = {
+                org: (role, kind)
+                for org, role, kind in rows.values_list(
+                    "organisation_id", "role", "organisation__kind"
+                )
+            }
         object.__setattr__(self, "_memberships", result)
         return result
+
+    def holds(self, permission: Permission, organisation_id: int) -> bool:
+        """Does a membership in this organisation carry ``permission`` (role and kind)?"""
+        found = self._membership_rows().get(organisation_id)
+        return found is not None and _carries(found, permission)
+
+    def holds_anywhere(self, permission: Permission) -> bool:
+        return any(_carries(found, permission) for found in self._membership_rows().values())
 
     def _token_allows(self, permission: Permission, product: Product | None) -> bool:
         token = self.token
@@ -69,10 +92,7 @@ class Actor:
         self, permission: Permission, organisation: Organisation, product: Product | None = None
     ) -> bool:
         """May this actor do ``permission`` in ``organisation`` (for ``product``)?"""
-        role = self.memberships().get(organisation.pk)
-        if role is None or permission not in ROLE_PERMISSIONS[role]:
-            return False
-        return self._token_allows(permission, product)
+        return self.holds(permission, organisation.pk) and self._token_allows(permission, product)
 
     def may_read_confidential(self, product: Product) -> bool:
         """Members of the vendor, and members of an organisation holding an active grant."""
@@ -80,10 +100,55 @@ class Actor:
             return True
         if not self._token_allows(Permission.CONFIDENTIAL_READ, product):
             return False
-        grantees = set(self.memberships())
+        grantees = [
+            org for org in self.memberships() if self.holds(Permission.CONFIDENTIAL_READ, org)
+        ]
         if not grantees:
             return False
         return product.grants.filter(active_grant_q(), grantee_id__in=grantees).exists()
+
+
+def _carries(membership: tuple[str, str], permission: Permission) -> bool:
+    role, kind = membership
+    return permission in ROLE_PERMISSIONS[role] and permission in KIND_PERMISSIONS[kind]
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+    """Why not, said to the person refused."""
+
+
+ALLOWED = Decision(True)
+
+
+def decide(
+    actor: Actor,
+    permission: Permission,
+    organisation: Organisation | None = None,
+    product: Product | None = None,
+) -> Decision:
+    """May ``actor`` do ``permission`` on an object of ``organisation`` (``product``)? The
+    caller has already made sure the actor may see the object (else it answers 404)."""
+    who = RULES[permission].who
+    if who == "anyone":
+        return ALLOWED
+    if not actor.is_authenticated:
+        return Decision(False, "sign in or present an API token to do this")
+    if who == "operator":
+        ok = actor.is_operator
+    elif who == "member":
+        ok = actor.holds_anywhere(permission) and actor._token_allows(permission, product)
+    elif who == "reader":
+        ok = product is not None and actor.may_read_confidential(product)
+    else:  # organisation
+        ok = organisation is not None and actor.has_perm(permission, organisation, product)
+    if ok:
+        return ALLOWED
+    where = f" in {organisation.slug!r}" if organisation is not None and who != "operator" else ""
+    token = " and a token scoped to that action" if actor.token else ""
+    return Decision(False, f"you need the {permission.value!r} permission{where}{token}")
 
 
 def active_grant_q() -> Q:

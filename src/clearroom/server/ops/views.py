@@ -9,10 +9,13 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from clearroom import __version__
+from clearroom.server.authz.permissions import Permission
+from clearroom.server.authz.routes import allow
 from clearroom.server.services import blob_store
 
 
 @require_GET
+@allow(Permission.PUBLIC_READ)
 def health(request: HttpRequest) -> JsonResponse:
     checks: dict[str, str] = {}
     try:
@@ -34,5 +37,6 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
+@allow(Permission.PUBLIC_READ)
 def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

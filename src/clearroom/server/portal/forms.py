@@ -11,16 +11,8 @@ from django.db.models import QuerySet
 
 from clearroom.server.accounts.tokens import DEFAULT_LIFETIME, MAX_LIFETIME
 from clearroom.server.authz import Permission
+from clearroom.server.authz.permissions import RULES
 from clearroom.server.catalog.models import Product
-
-PERMISSION_HELP: dict[Permission, str] = {
-    Permission.ORGANISATION_MANAGE: "change the organisation's memberships and API tokens",
-    Permission.PRODUCT_WRITE: "create products and edit their description",
-    Permission.RELEASE_WRITE: "create draft releases and upload their artifacts and documents",
-    Permission.RELEASE_PUBLISH: "publish or withdraw a release",
-    Permission.CONFIDENTIAL_READ: "download confidential artifacts and documents",
-    Permission.KEYS_MANAGE: "register and revoke the organisation's signing keys",
-}
 
 
 class ProductChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -64,7 +56,7 @@ class TokenForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         granted = set(allowed)
-        self.scope_help = [(p.value, PERMISSION_HELP[p]) for p in Permission if p in granted]
+        self.scope_help = [(p.value, RULES[p].summary) for p in Permission if p in granted]
         self.fields["scopes"].choices = [(p, p) for p, _ in self.scope_help]  # type: ignore[attr-defined]
         self.fields["product"].queryset = products  # type: ignore[attr-defined]
 

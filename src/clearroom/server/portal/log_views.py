@@ -19,6 +19,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from clearroom.server.authz.permissions import Permission
+from clearroom.server.authz.routes import allow
 from clearroom.server.transparency import services as log
 from clearroom.server.transparency.identity import verifier, witnesses
 from clearroom.server.transparency.models import LogEntry
@@ -115,6 +117,7 @@ def _before(request: HttpRequest) -> int | None:
 
 
 @require_GET
+@allow(Permission.PUBLIC_READ)
 def log_page(request: HttpRequest) -> HttpResponse:
     key = verifier()
     problem = None

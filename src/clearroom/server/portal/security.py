@@ -24,9 +24,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from clearroom.server.accounts.models import Organisation
-from clearroom.server.authz import Actor, visible_releases
-from clearroom.server.authz.request import actor_for
-from clearroom.server.catalog import services
+from clearroom.server.authz import Actor, Permission, visible_releases
+from clearroom.server.authz.routes import allow, authorized
 from clearroom.server.catalog.models import Product, Release
 from clearroom.server.portal import charts
 from clearroom.server.portal.errors import portal_view
@@ -163,10 +162,11 @@ def _page_link(base: dict[str, str], number: int) -> str:
 
 @require_GET
 @portal_view()
+@allow(Permission.PUBLIC_READ, "release")
 def components(request: HttpRequest, org: str, product: str, version: str) -> HttpResponse:
     """A release's components, searchable by name or purl, with each one's open findings."""
-    actor = actor_for(request)
-    release = services.get_release(actor, org, product, version)
+    auth = authorized(request)
+    actor, release = auth.actor, auth.resource.release
     sboms = _release_sboms(actor, release)
     query = request.GET.get("q", "").strip()[:QUERY_MAX_LENGTH]
     rows = (
@@ -266,11 +266,12 @@ def _export_query(fmt: str, severity: str, status: str) -> str:
 
 @require_GET
 @portal_view()
+@allow(Permission.PUBLIC_READ, "release")
 def vulnerabilities(request: HttpRequest, org: str, product: str, version: str) -> HttpResponse:
     """A release's findings, filtered by severity and status (open ones by default), with the
     advisory snapshot they were matched against and the history of open findings."""
-    actor = actor_for(request)
-    release = services.get_release(actor, org, product, version)
+    auth = authorized(request)
+    actor, release = auth.actor, auth.resource.release
     sboms = _release_sboms(actor, release)
     form = FindingFilter(request.GET)
     severity, status = "", "open"
@@ -315,10 +316,11 @@ def vulnerabilities(request: HttpRequest, org: str, product: str, version: str) 
 
 @require_GET
 @portal_view()
+@allow(Permission.PUBLIC_READ, "organisation")
 def portfolio(request: HttpRequest, org: str) -> HttpResponse:
     """Every published release of a vendor with its open findings by severity, and totals."""
-    actor = actor_for(request)
-    organisation = services.get_organisation(org)
+    auth = authorized(request)
+    actor, organisation = auth.actor, auth.resource.organisation
     releases = (
         visible_releases(actor)
         .filter(product__vendor=organisation, state=Release.State.PUBLISHED)
@@ -426,11 +428,12 @@ def _product_url(org: str, product: str, **_: Any) -> str:
 
 @require_POST
 @portal_view(back=_product_url)
+@allow(Permission.PRODUCT_FOLLOW, "product")
 def follow(request: HttpRequest, org: str, product: str) -> HttpResponse:
     """Follow (or, with ``action=unfollow``, stop following) a product for the user's first
     organisation: its members are notified of new findings in the product's releases."""
-    actor = actor_for(request)
-    found = services.get_product(actor, org, product)
+    auth = authorized(request)
+    actor, found = auth.actor, auth.resource.product
     on = request.POST.get("action") != "unfollow"
     follower = follow_product(actor, found, on=on)
     if not on:

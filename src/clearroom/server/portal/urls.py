@@ -4,19 +4,25 @@ version, so they never shadow a product's page."""
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from clearroom.server.authz.permissions import Permission
+from clearroom.server.authz.routes import allow
 from clearroom.server.portal import log_views, security, views
+
+public = allow(Permission.PUBLIC_READ)
 
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="portal/login.html", redirect_authenticated_user=True
+        public(
+            auth_views.LoginView.as_view(
+                template_name="portal/login.html", redirect_authenticated_user=True
+            )
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("help/", views.help_page, name="help"),
     path("log/", log_views.log_page, name="log"),
     path("help/problems", views.problems, name="problems"),

@@ -29,13 +29,14 @@ from clearroom.server.authz import (
     visible_files,
     visible_releases,
 )
-from clearroom.server.authz.request import actor_for
+from clearroom.server.authz.permissions import RULES, grantable
+from clearroom.server.authz.routes import allow, authorized
 from clearroom.server.catalog import services
 from clearroom.server.catalog.models import Artifact, Document, Release
-from clearroom.server.errors import Forbidden, Invalid, Unauthenticated
+from clearroom.server.errors import Forbidden, Invalid
 from clearroom.server.portal import security, signatures
 from clearroom.server.portal.errors import portal_view
-from clearroom.server.portal.forms import PERMISSION_HELP, TokenForm, WithdrawForm
+from clearroom.server.portal.forms import TokenForm, WithdrawForm
 
 SHOWCASE_PAGE_SIZE = 50
 ANONYMOUS = Actor(user=None)
@@ -54,6 +55,7 @@ def _release_url(org: str, product: str, version: str, **_: Any) -> str:
 
 @require_GET
 @portal_view()
+@allow(Permission.PUBLIC_READ)
 def home(request: HttpRequest) -> HttpResponse:
     """What everyone may see: public releases, newest first, and the organisations."""
     releases = (
@@ -75,7 +77,7 @@ def _member_role(actor: Actor, organisation: Organisation) -> str | None:
 
 def _token_form(actor: Actor, organisation: Organisation, role: str, data: Any = None) -> TokenForm:
     products = services.visible_products(actor).filter(vendor=organisation)
-    return TokenForm(data, allowed=ROLE_PERMISSIONS[role], products=products)
+    return TokenForm(data, allowed=grantable(role, organisation.kind), products=products)
 
 
 def _organisation_page(
@@ -120,28 +122,20 @@ def _organisation_page(
 
 @require_GET
 @portal_view()
+@allow(Permission.PUBLIC_READ, "organisation")
 def organisation(request: HttpRequest, org: str) -> HttpResponse:
-    actor = actor_for(request)
-    return _organisation_page(request, actor, services.get_organisation(org))
-
-
-def _require_member(actor: Actor, organisation: Organisation) -> str:
-    """The actor's role in ``organisation``; only members hold API tokens for it."""
-    if not actor.is_authenticated:
-        raise Unauthenticated("sign in to manage your API tokens")
-    role = _member_role(actor, organisation)
-    if role is None:
-        raise Forbidden(f"only members of {organisation.name} can hold API tokens for it")
-    return role
+    auth = authorized(request)
+    return _organisation_page(request, auth.actor, auth.resource.organisation)
 
 
 @require_POST
 @portal_view(back=_organisation_url)
+@allow(Permission.ORG_TOKEN_CREATE, "organisation")
 def create_token(request: HttpRequest, org: str) -> HttpResponse:
     """Issue a token and show its secret on the resulting page, once; only its hash is kept."""
-    actor = actor_for(request)
-    found = services.get_organisation(org)
-    role = _require_member(actor, found)
+    auth = authorized(request)
+    actor, found = auth.actor, auth.resource.organisation
+    role = actor.memberships()[found.pk]
     form = _token_form(actor, found, role, request.POST)
     if not form.is_valid():
         return _organisation_page(request, actor, found, form=form, status=422)
@@ -162,10 +156,10 @@ def create_token(request: HttpRequest, org: str) -> HttpResponse:
 
 @require_POST
 @portal_view(back=_organisation_url)
+@allow(Permission.ORG_TOKEN_CREATE, "organisation")
 def revoke_token(request: HttpRequest, org: str, key_id: str) -> HttpResponse:
-    actor = actor_for(request)
-    found = services.get_organisation(org)
-    _require_member(actor, found)
+    auth = authorized(request)
+    actor, found = auth.actor, auth.resource.organisation
     token = tokens.revoke_token(actor, found, key_id)
     messages.success(request, f"Token “{token.name}” ({token.key_id}) is revoked.")
     return redirect("portal:organisation", org=found.slug)
@@ -176,9 +170,10 @@ def revoke_token(request: HttpRequest, org: str, key_id: str) -> HttpResponse:
 
 @require_GET
 @portal_view()
+@allow(Permission.PUBLIC_READ, "product")
 def product(request: HttpRequest, org: str, product: str) -> HttpResponse:
-    actor = actor_for(request)
-    found = services.get_product(actor, org, product)
+    auth = authorized(request)
+    actor, found = auth.actor, auth.resource.product
     releases = visible_releases(actor).filter(product=found).order_by("-created_at")
     context = {
         "product": found,
@@ -249,16 +244,18 @@ def _release_page(
 
 @require_GET
 @portal_view()
+@allow(Permission.PUBLIC_READ, "release")
 def release(request: HttpRequest, org: str, product: str, version: str) -> HttpResponse:
-    actor = actor_for(request)
-    return _release_page(request, actor, services.get_release(actor, org, product, version))
+    auth = authorized(request)
+    return _release_page(request, auth.actor, auth.resource.release)
 
 
 @require_POST
 @portal_view(back=_release_url)
+@allow(Permission.RELEASE_PUBLISH, "release")
 def publish(request: HttpRequest, org: str, product: str, version: str) -> HttpResponse:
-    actor = actor_for(request)
-    found = services.get_release(actor, org, product, version)
+    auth = authorized(request)
+    actor, found = auth.actor, auth.resource.release
     services.publish_release(actor, found)
     messages.success(request, f"Release {found.version} is published and visible to everyone.")
     return redirect(_release_url(org, product, version))
@@ -266,12 +263,11 @@ def publish(request: HttpRequest, org: str, product: str, version: str) -> HttpR
 
 @require_POST
 @portal_view(back=_release_url)
+@allow(Permission.RELEASE_PUBLISH, "release")
 def withdraw(request: HttpRequest, org: str, product: str, version: str) -> HttpResponse:
-    actor = actor_for(request)
-    found = services.get_release(actor, org, product, version)
+    auth = authorized(request)
+    actor, found = auth.actor, auth.resource.release
     form = WithdrawForm(request.POST)
-    # An invalid form sends an empty reason, so the service still decides first whether this
-    # actor may withdraw at all (403 / sign in), and only then refuses the reason.
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
         services.withdraw_release(actor, found, reason=reason)
@@ -350,6 +346,7 @@ PROBLEMS: tuple[tuple[str, int, str, str], ...] = (
 
 
 @require_GET
+@allow(Permission.PUBLIC_READ)
 def help_page(request: HttpRequest) -> HttpResponse:
     roles = [
         (role, sorted(perms & set(Permission), key=list(Permission).index))
@@ -357,7 +354,7 @@ def help_page(request: HttpRequest) -> HttpResponse:
     ]
     context = {
         "roles": roles,
-        "permissions": [(p.value, PERMISSION_HELP[p]) for p in Permission],
+        "permissions": [(p.value, rule.summary) for p, rule in RULES.items()],
         "default_lifetime": DEFAULT_LIFETIME.days,
         "max_lifetime": MAX_LIFETIME.days,
         "api_docs_url": reverse("api:openapi-view"),
@@ -367,5 +364,6 @@ def help_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@allow(Permission.PUBLIC_READ)
 def problems(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/problems.html", {"problems": PROBLEMS})

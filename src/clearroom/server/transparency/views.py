@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from clearroom.blobs import ObjectNotFound
+from clearroom.server.authz.permissions import Permission
+from clearroom.server.authz.routes import allow
 from clearroom.server.transparency.identity import public_files, verifier
 from clearroom.tlog.errors import InvalidTilePath
 from clearroom.tlog.layout import CHECKPOINT_KEY, parse_key
@@ -30,6 +32,7 @@ def _text(body: bytes | str, status: int = 200, cache: str = "no-cache") -> Http
 
 
 @require_safe
+@allow(Permission.PUBLIC_READ)
 def checkpoint(request: HttpRequest) -> HttpResponse:
     try:
         return _text(public_files().get(CHECKPOINT_KEY))
@@ -38,6 +41,7 @@ def checkpoint(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@allow(Permission.PUBLIC_READ)
 def tile(request: HttpRequest, key: str) -> HttpResponse:
     path = f"tile/{key}"
     try:
@@ -54,5 +58,6 @@ def tile(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @require_safe
+@allow(Permission.PUBLIC_READ)
 def verifier_key(request: HttpRequest) -> HttpResponse:
     return _text(verifier().to_key() + "\n", cache="public, max-age=3600")
