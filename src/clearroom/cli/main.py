@@ -244,7 +244,7 @@ def sign(
 
 
 def _register_sub_apps() -> None:
-    from clearroom.cli import log, log_tools, sign, vulns, witness
+    from clearroom.cli import audit, log, log_tools, sign, vulns, witness
 
     log_tools.register(log.app)
     app.add_typer(log.app, name="log")
@@ -253,6 +253,7 @@ def _register_sub_apps() -> None:
     app.add_typer(sign.vex_app, name="vex")
     app.add_typer(vulns.sbom_app, name="sbom")
     app.add_typer(vulns.vulns_app, name="vulns")
+    app.add_typer(audit.app, name="audit")
 
 
 _register_sub_apps()

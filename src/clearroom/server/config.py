@@ -90,6 +90,11 @@ class Config:
     runs it as its own process."""
     tlog_max_backlog: int = 10_000
     """Facts waiting for the log beyond which publishing answers 503 with Retry-After."""
+    audit_seal_seconds: float = 60.0
+    """The log's writer seals the audit records written since the last batch this often (and
+    at once when ``audit_batch_size`` are waiting); each batch's root is a logged fact."""
+    audit_batch_size: int = 1000
+    """Records per sealed audit batch, at most."""
 
     def validate(self) -> Config:
         if self.jobs_backend not in {"inprocess", "procrastinate"}:
@@ -129,6 +134,10 @@ class Config:
                 raise ConfigError(f"config: tlog_verifier_key: {exc}") from None
         if self.tlog_max_backlog < 1:
             raise ConfigError("config: tlog_max_backlog must be at least 1")
+        if self.audit_seal_seconds <= 0 or not 1 <= self.audit_batch_size <= 100_000:
+            raise ConfigError(
+                "config: audit_seal_seconds must be positive and audit_batch_size 1 to 100,000"
+            )
         return self
 
     @property

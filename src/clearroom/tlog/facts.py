@@ -20,6 +20,11 @@ and ``time`` (UTC, ``YYYY-MM-DDTHH:MM:SSZ``). The types, documented in docs/VERI
     (SHA-256 of the envelope's canonical JSON), ``payload_type``, ``predicate_type``,
     ``subjects`` [{name, sha256}], ``signers`` [keyid] and, when it is about one, ``release``.
     Key registrations and revocations are attestations too (``predicate_type`` key-event).
+``clearroom.dev/audit-batch/v1``
+    A sealed batch of the centre's audit trail: ``sequence`` (1, 2, ...), ``count`` records,
+    ``first`` and ``last`` record ids, ``root`` (hex RFC 6962 Merkle root of the records' leaf
+    hashes, each the canonical JSON of one record) and ``previous`` (the root of the batch
+    before, "" for the first).
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ RELEASE = "clearroom.dev/release/v1"
 ARTIFACT = "clearroom.dev/artifact/v1"
 DOCUMENT = "clearroom.dev/document/v1"
 ATTESTATION = "clearroom.dev/attestation/v1"
-FACT_TYPES = (RELEASE, ARTIFACT, DOCUMENT, ATTESTATION)
+AUDIT_BATCH = "clearroom.dev/audit-batch/v1"
+FACT_TYPES = (RELEASE, ARTIFACT, DOCUMENT, ATTESTATION, AUDIT_BATCH)
 
 _COMMON = {"fact": str, "id": str, "time": str}
 _FILE = {"release": dict, "sha256": str, "size": int, "media_type": str, "confidentiality": str}
@@ -53,6 +59,15 @@ _REQUIRED: dict[str, dict[str, type]] = {
         "predicate_type": str,
         "subjects": list,
         "signers": list,
+    },
+    AUDIT_BATCH: {
+        **_COMMON,
+        "sequence": int,
+        "count": int,
+        "first": int,
+        "last": int,
+        "root": str,
+        "previous": str,
     },
 }
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -107,7 +122,7 @@ def parse_fact(entry: bytes) -> dict[str, Any]:
             raise InvalidInput(f"tlog: {value['fact']} entry needs {key!r} ({kind.__name__})")
     if not _TIME.fullmatch(value["time"]):
         raise InvalidInput("tlog: entry time must be UTC, YYYY-MM-DDTHH:MM:SSZ")
-    for key in ("sha256", "envelope_sha256"):
+    for key in ("sha256", "envelope_sha256", "root"):
         if key in value and not _SHA256.fullmatch(value[key]):
             raise InvalidInput(f"tlog: entry {key} must be 64 lower-case hex digits")
     if canonical_json(value) != entry:

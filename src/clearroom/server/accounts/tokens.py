@@ -117,7 +117,7 @@ def create_token(
     )
     audit.record(
         actor,
-        "token:create",
+        "org:token:create",
         allowed=True,
         target=f"token:{token.key_id}",
         organisation=organisation,
@@ -139,6 +139,10 @@ def revoke_token(actor: Actor, organisation: Organisation, key_id: str) -> ApiTo
             revoked_at=token.revoked_at
         )
         audit.record(
-            actor, "token:revoke", allowed=True, target=f"token:{key_id}", organisation=organisation
+            actor,
+            "org:token:revoke",
+            allowed=True,
+            target=f"token:{key_id}",
+            organisation=organisation,
         )
     return token

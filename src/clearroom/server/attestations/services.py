@@ -180,7 +180,7 @@ def register_key(actor: Actor, organisation: Organisation, data: bytes) -> Signi
             authorised_by=status.authorised_by,
         )
         audit.record(
-            actor, "key:add", allowed=True, target=event.key.keyid, organisation=organisation
+            actor, "org:key:add", allowed=True, target=event.key.keyid, organisation=organisation
         )
     return key
 
@@ -278,7 +278,7 @@ def revoke_key(
         key.revoked_by = attestation
         key.revoked_reason = event.reason
         key.save(update_fields=["revoked_by", "revoked_reason"])
-        audit.record(actor, "key:revoke", allowed=True, target=keyid, organisation=organisation)
+        audit.record(actor, "org:key:revoke", allowed=True, target=keyid, organisation=organisation)
     return key
 
 

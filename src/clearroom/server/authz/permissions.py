@@ -21,6 +21,7 @@ class Permission(StrEnum):
     ORG_TOKEN_CREATE = "org:token:create"  # noqa: S105 (a permission name, not a secret)
     ORG_KEY_ROTATE = "org:key:rotate"
     ORG_KEY_MANAGE = "org:key:manage"
+    ORG_AUDIT_READ = "org:audit:read"
     PRODUCT_WRITE = "vendor:product:write"
     RELEASE_WRITE = "vendor:release:write"
     RELEASE_PUBLISH = "vendor:release:publish"
@@ -63,6 +64,10 @@ RULES: dict[Permission, Rule] = {
         "organisation",
         "Register the organisation's signing keys (the centre countersigns) and revoke them.",
     ),
+    Permission.ORG_AUDIT_READ: Rule(
+        "organisation",
+        "Read and export the audit trail of the organisation's material and members.",
+    ),
     Permission.PRODUCT_WRITE: Rule("organisation", "Create products and edit their description."),
     Permission.RELEASE_WRITE: Rule(
         "organisation", "Create draft releases, upload their files and add signed statements."
@@ -98,6 +103,7 @@ _ORGANISATION = frozenset(
         Permission.ORG_TOKEN_CREATE,
         Permission.ORG_KEY_ROTATE,
         Permission.ORG_KEY_MANAGE,
+        Permission.ORG_AUDIT_READ,
     }
 )
 _PUBLISHING = frozenset(

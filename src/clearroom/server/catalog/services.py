@@ -286,7 +286,7 @@ def get_file(
     if not may_read_file(actor, stored):
         audit.record(
             actor,
-            f"{collection[:-1]}:read",
+            f"material:{collection[:-1]}:read",
             allowed=False,
             target=target,
             organisation=vendor,
@@ -297,7 +297,7 @@ def get_file(
     if stored.is_confidential:
         audit.record(
             actor,
-            f"{collection[:-1]}:read",
+            f"material:{collection[:-1]}:read",
             allowed=True,
             target=target,
             organisation=vendor,

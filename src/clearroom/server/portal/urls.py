@@ -6,7 +6,7 @@ from django.urls import path
 
 from clearroom.server.authz.permissions import Permission
 from clearroom.server.authz.routes import allow
-from clearroom.server.portal import log_views, security, views
+from clearroom.server.portal import audit, log_views, security, views
 
 public = allow(Permission.PUBLIC_READ)
 
@@ -30,6 +30,7 @@ urlpatterns = [
     path("orgs/<str:org>/-/tokens/", views.create_token, name="create-token"),
     path("orgs/<str:org>/-/tokens/<str:key_id>/revoke", views.revoke_token, name="revoke-token"),
     path("orgs/<str:org>/-/security/", security.portfolio, name="portfolio"),
+    path("orgs/<str:org>/-/audit/", audit.audit_trail, name="audit"),
     path("orgs/<str:org>/-/follow/<str:product>", security.follow, name="follow"),
     path("orgs/<str:org>/<str:product>/", views.product, name="product"),
     path("orgs/<str:org>/<str:product>/<str:version>/", views.release, name="release"),

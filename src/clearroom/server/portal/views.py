@@ -31,6 +31,7 @@ from clearroom.server.authz import (
 )
 from clearroom.server.authz.permissions import RULES, grantable
 from clearroom.server.authz.routes import allow, authorized
+from clearroom.server.authz.rules import decide
 from clearroom.server.catalog import services
 from clearroom.server.catalog.models import Artifact, Document, Release
 from clearroom.server.errors import Forbidden, Invalid
@@ -96,6 +97,7 @@ def _organisation_page(
         "website_is_link": website.startswith(("https://", "http://")),
         "products": services.visible_products(actor).filter(vendor=organisation),
         "role": role,
+        "may_read_audit": decide(actor, Permission.ORG_AUDIT_READ, organisation).allowed,
         "api_url": reverse("api:organisation", kwargs={"org": organisation.slug}),
         **signatures.organisation_context(organisation),
         **security.organisation_context(actor, organisation, role),

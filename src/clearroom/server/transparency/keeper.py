@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from clearroom.errors import ClearroomError
+from clearroom.server.audit import services as audit
+from clearroom.server.audit.models import AuditEvent
 from clearroom.server.transparency.identity import public_files, signer, witnesses
 from clearroom.server.transparency.models import LogEntry
 from clearroom.server.transparency.services import new_facts
@@ -49,6 +52,7 @@ class LogKeeper:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._cosigner: CheckpointCosigner | None = None
+        self._next_seal = 0.0
         self.is_writer = threading.Event()
         """Set while this process holds the log's lock."""
 
@@ -84,12 +88,25 @@ class LogKeeper:
             self.is_writer.set()
             self._reconcile(sequencer)
             while not self._stopping.is_set():
+                self.seal_audit_when_due()
                 if not self.pump(sequencer):
                     new_facts.wait(self._poll)
                     new_facts.clear()
         finally:
             self.is_writer.clear()
             sequencer.close()
+
+    def seal_audit_when_due(self) -> None:
+        """Seal the audit records every ``audit_seal_seconds``, or at once when a full batch
+        waits: the batches' roots then go to the log with the next pump."""
+        config = settings.CONFIG
+        now = time.monotonic()
+        waiting = AuditEvent.objects.filter(batch__isnull=True).order_by("id")
+        full = waiting[config.audit_batch_size - 1 : config.audit_batch_size].exists()
+        if now < self._next_seal and not full:
+            return
+        self._next_seal = now + config.audit_seal_seconds
+        audit.seal()
 
     def open_sequencer(self) -> Sequencer | None:
         """Become the log's writer: the sequencer, or None while another process holds it."""
