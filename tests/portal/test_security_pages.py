@@ -20,6 +20,7 @@ from clearroom.server.accounts.models import User
 from clearroom.server.authz import Actor
 from clearroom.server.catalog import services as catalog
 from clearroom.server.catalog.models import Confidentiality, Document, Release
+from clearroom.server.notifications.models import Notification
 from clearroom.server.portal import charts
 from clearroom.server.services import blob_store
 from clearroom.server.vulnerabilities import services
@@ -28,7 +29,6 @@ from clearroom.server.vulnerabilities.models import (
     Evaluation,
     Finding,
     Follow,
-    Notification,
     ReleaseSbom,
 )
 from tests.portal.a11y import problems

@@ -19,13 +19,13 @@ from clearroom.sbom.validate import validate_document
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.catalog import services as catalog
 from clearroom.server.catalog.models import Document
+from clearroom.server.notifications.models import Notification
 from clearroom.server.vulnerabilities import services
 from clearroom.server.vulnerabilities.models import (
     Component,
     Evaluation,
     Finding,
     Follow,
-    Notification,
     ReleaseSbom,
 )
 

@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "clearroom.server.transparency",
     "clearroom.server.attestations",
     "clearroom.server.vulnerabilities",
+    "clearroom.server.notifications",
+    "clearroom.server.collaboration",
     "clearroom.server.portal",
     "clearroom.jobs",
 ]

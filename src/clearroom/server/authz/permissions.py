@@ -4,9 +4,9 @@
 memberships do. :func:`clearroom.server.authz.rules.decide` reads these tables and nothing else.
 
 An actor holds a permission on an object when one of their memberships is in an organisation
-the rule points at (the object's vendor, a grantee, ...), that membership's **role** carries the
-permission, that organisation's **kind** may carry it at all, and the API token presented (if
-any) names it in its scopes."""
+the rule points at (the object's vendor, its counterpart, a grantee, ...), that membership's
+**role** carries the permission, that organisation's **kind** may carry it at all, and the API
+token presented (if any) names it in its scopes."""
 
 from __future__ import annotations
 
@@ -25,8 +25,18 @@ class Permission(StrEnum):
     PRODUCT_WRITE = "vendor:product:write"
     RELEASE_WRITE = "vendor:release:write"
     RELEASE_PUBLISH = "vendor:release:publish"
+    EVALUATION_DECIDE = "vendor:evaluation:decide"
+    FINDING_RESPOND = "vendor:finding:respond"
     CONFIDENTIAL_READ = "material:confidential:read"
     PRODUCT_FOLLOW = "customer:product:follow"
+    EVALUATION_REQUEST = "evaluation:evaluation:request"
+    EVALUATION_READ = "evaluation:evaluation:read"
+    EVALUATION_WRITE = "evaluation:result:write"
+    FINDING_RAISE = "finding:finding:raise"
+    FINDING_VERIFY = "finding:finding:verify"
+    THREAD_ASK = "thread:question:ask"
+    THREAD_READ = "thread:message:read"
+    THREAD_WRITE = "thread:message:write"
 
 
 @dataclass(frozen=True)
@@ -35,9 +45,11 @@ class Rule:
 
     who: str
     """``anyone`` (no sign-in; the object must be visible), ``organisation`` (members of the
-    organisation that owns the object, or that the route names), ``reader`` (the vendor's
-    members or members of an organisation holding an active grant for the material),
-    ``member`` (a membership in any organisation) or ``operator`` (the centre's operators)."""
+    organisation that owns the object, or that the route names), ``counterpart`` (members of
+    the other party of an evaluation, finding or thread: the evaluator, the raiser, the
+    asker), ``party`` (members of either party), ``reader`` (the vendor's members or members of
+    an organisation holding an active grant for the material), ``member`` (a membership in any
+    organisation) or ``operator`` (the centre's operators)."""
     summary: str
     """What the permission allows, in a line: token forms and the help show it."""
 
@@ -73,26 +85,72 @@ RULES: dict[Permission, Rule] = {
         "organisation", "Create draft releases, upload their files and add signed statements."
     ),
     Permission.RELEASE_PUBLISH: Rule("organisation", "Publish or withdraw a release."),
+    Permission.EVALUATION_DECIDE: Rule(
+        "organisation",
+        "Accept an evaluation (granting the evaluator access until a date) or decline it.",
+    ),
+    Permission.FINDING_RESPOND: Rule(
+        "organisation",
+        "Take a finding about the vendor's release through its workflow and assign experts.",
+    ),
     Permission.CONFIDENTIAL_READ: Rule("reader", "Download confidential artifacts and documents."),
     Permission.PRODUCT_FOLLOW: Rule(
         "member", "Follow a product: be told of new vulnerabilities in its releases."
     ),
+    Permission.EVALUATION_REQUEST: Rule(
+        "member", "Ask a vendor to let the organisation evaluate a release against a standard."
+    ),
+    Permission.EVALUATION_READ: Rule(
+        "party", "See an evaluation the organisation is a party to, with its checks and verdicts."
+    ),
+    Permission.EVALUATION_WRITE: Rule(
+        "counterpart", "Record verdicts and findings, and submit the signed final report."
+    ),
+    Permission.FINDING_RAISE: Rule("member", "Raise a finding about a release one may see."),
+    Permission.FINDING_VERIFY: Rule(
+        "counterpart", "Verify that a finding one's organisation raised is fixed, or reopen it."
+    ),
+    Permission.THREAD_ASK: Rule("member", "Ask a vendor's experts a question about a product."),
+    Permission.THREAD_READ: Rule("party", "Read a thread the organisation is a party to."),
+    Permission.THREAD_WRITE: Rule(
+        "party", "Write in a thread the organisation is a party to, with attachments."
+    ),
 }
 
-_EVERYONE = frozenset({Permission.PUBLIC_READ, Permission.ORG_TOKEN_CREATE})
+_EVERYONE = frozenset(
+    {
+        Permission.PUBLIC_READ,
+        Permission.ORG_TOKEN_CREATE,
+        Permission.EVALUATION_READ,
+        Permission.THREAD_READ,
+    }
+)
 _READ = _EVERYONE | {Permission.CONFIDENTIAL_READ, Permission.PRODUCT_FOLLOW}
+_DISCUSS = frozenset(
+    {
+        Permission.THREAD_ASK,
+        Permission.THREAD_WRITE,
+        Permission.FINDING_RAISE,
+        Permission.FINDING_VERIFY,
+    }
+)
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "owner": frozenset(Permission),
     "maintainer": _READ
+    | _DISCUSS
     | {
         Permission.PRODUCT_WRITE,
         Permission.RELEASE_WRITE,
         Permission.RELEASE_PUBLISH,
         Permission.ORG_KEY_ROTATE,
+        Permission.EVALUATION_DECIDE,
+        Permission.FINDING_RESPOND,
     },
-    "expert": _READ,
-    "evaluator": _READ,
+    "expert": _READ | _DISCUSS | {Permission.FINDING_RESPOND},
+    "evaluator": _READ
+    | _DISCUSS
+    | {Permission.EVALUATION_REQUEST, Permission.EVALUATION_WRITE, Permission.ORG_KEY_ROTATE},
     "viewer": _READ,
 }
 """What each role within an organisation may do."""
@@ -107,20 +165,35 @@ _ORGANISATION = frozenset(
     }
 )
 _PUBLISHING = frozenset(
-    {Permission.PRODUCT_WRITE, Permission.RELEASE_WRITE, Permission.RELEASE_PUBLISH}
+    {
+        Permission.PRODUCT_WRITE,
+        Permission.RELEASE_WRITE,
+        Permission.RELEASE_PUBLISH,
+        Permission.EVALUATION_DECIDE,
+        Permission.FINDING_RESPOND,
+    }
 )
-_RECEIVING = _EVERYONE | _ORGANISATION | {Permission.CONFIDENTIAL_READ, Permission.PRODUCT_FOLLOW}
+_EVALUATING = frozenset({Permission.EVALUATION_REQUEST, Permission.EVALUATION_WRITE})
+_ANY_KIND = (
+    _EVERYONE
+    | _ORGANISATION
+    | _DISCUSS
+    | {
+        Permission.CONFIDENTIAL_READ,
+        Permission.PRODUCT_FOLLOW,
+    }
+)
 
 KIND_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "vendor": _RECEIVING | _PUBLISHING,
-    "regulator": _RECEIVING,
-    "lab": _RECEIVING,
-    "customer": _RECEIVING,
-    "standards_body": _RECEIVING,
+    "vendor": _ANY_KIND | _PUBLISHING,
+    "regulator": _ANY_KIND | _EVALUATING,
+    "lab": _ANY_KIND | _EVALUATING,
+    "customer": _ANY_KIND,
+    "standards_body": _ANY_KIND,
     "operator": frozenset(Permission),
 }
 """What an organisation of each kind may do at all, whatever its members' roles: a customer's
-owner never publishes releases."""
+owner never publishes releases, and only regulators and labs evaluate."""
 
 
 def grantable(role: str, kind: str) -> frozenset[Permission]:

@@ -8,7 +8,8 @@ exists is audited), then ask :func:`~clearroom.server.authz.rules.decide`. The r
 test reads these declarations: a route without one fails it.
 
 Objects a route can name (``on=``): ``none``, ``organisation`` (``org``), ``product`` (``org``,
-``product``), ``release`` (+ ``version``), ``artifact`` / ``document`` (+ ``name``).
+``product``), ``release`` (+ ``version``), ``artifact`` / ``document`` (+ ``name``), and
+``evaluation`` / ``finding`` / ``thread`` (``ref``, seen only by their two parties).
 """
 
 from __future__ import annotations
@@ -29,7 +30,17 @@ if TYPE_CHECKING:
     from clearroom.server.accounts.models import Organisation
     from clearroom.server.catalog.models import Artifact, Document, Product, Release
 
-On = Literal["none", "organisation", "product", "release", "artifact", "document"]
+On = Literal[
+    "none",
+    "organisation",
+    "product",
+    "release",
+    "artifact",
+    "document",
+    "evaluation",
+    "finding",
+    "thread",
+]
 
 
 @dataclass(frozen=True)
@@ -37,9 +48,14 @@ class Resource:
     """What a route's URL names, resolved for the actor asking."""
 
     organisation: Organisation | None = None
+    """Whose it is: the vendor, or the organisation the route names."""
     product: Product | None = None
     release: Release | None = None
     file: Artifact | Document | None = None
+    counterpart: Organisation | None = None
+    """The other party of an evaluation, finding or thread."""
+    obj: Any = None
+    """The evaluation, finding or thread itself."""
 
 
 class Authorized:
@@ -69,6 +85,13 @@ def resolve(actor: Actor, on: On, kwargs: dict[str, Any], *, ip: str | None = No
 
     if on == "none":
         return Resource()
+    if on in ("evaluation", "finding", "thread"):
+        from clearroom.server.collaboration import access
+
+        found = _audited(actor, f"{on} {kwargs['ref']}", ip, access.get, actor, on, kwargs["ref"])
+        release = getattr(found, "release", None)
+        product = release.product if release is not None else found.product
+        return Resource(product.vendor, product, release, None, access.counterpart(found), found)
     org = kwargs["org"]
     if on == "organisation":
         return Resource(organisation=services.get_organisation(org))
@@ -125,8 +148,14 @@ def authorize(
         return Authorized(Resource(), lambda: find_actor(request))
     actor = find_actor(request)
     resource = resolve(actor, on, kwargs, ip=client_ip(request))
-    product = resource.product
-    decision = decide(actor, permission, resource.organisation, product)
+    decision = decide(
+        actor,
+        permission,
+        resource.organisation,
+        resource.product,
+        release=resource.release,
+        counterpart=resource.counterpart,
+    )
     if not decision.allowed:
         if not actor.is_authenticated:
             raise Unauthenticated(decision.reason)

@@ -94,18 +94,22 @@ class Actor:
         """May this actor do ``permission`` in ``organisation`` (for ``product``)?"""
         return self.holds(permission, organisation.pk) and self._token_allows(permission, product)
 
-    def may_read_confidential(self, product: Product) -> bool:
-        """Members of the vendor, and members of an organisation holding an active grant."""
+    def may_read_confidential(self, product: Product, release: Release | None = None) -> bool:
+        """Members of the vendor, and members of an organisation holding an active grant for
+        the product or (``release``) for that release."""
         if self.has_perm(Permission.CONFIDENTIAL_READ, product.vendor, product):
             return True
         if not self._token_allows(Permission.CONFIDENTIAL_READ, product):
             return False
-        grantees = [
-            org for org in self.memberships() if self.holds(Permission.CONFIDENTIAL_READ, org)
-        ]
+        grantees = self.grantee_organisations()
         if not grantees:
             return False
-        return product.grants.filter(active_grant_q(), grantee_id__in=grantees).exists()
+        scope = Q(release__isnull=True) | Q(release=release) if release else Q(release__isnull=True)
+        return product.grants.filter(active_grant_q(), scope, grantee_id__in=grantees).exists()
+
+    def grantee_organisations(self) -> list[int]:
+        """The organisations through whose grants this actor reads confidential material."""
+        return [org for org in self.memberships() if self.holds(Permission.CONFIDENTIAL_READ, org)]
 
 
 def _carries(membership: tuple[str, str], permission: Permission) -> bool:
@@ -128,25 +132,37 @@ def decide(
     permission: Permission,
     organisation: Organisation | None = None,
     product: Product | None = None,
+    *,
+    release: Release | None = None,
+    counterpart: Organisation | None = None,
 ) -> Decision:
-    """May ``actor`` do ``permission`` on an object of ``organisation`` (``product``)? The
-    caller has already made sure the actor may see the object (else it answers 404)."""
+    """May ``actor`` do ``permission`` on an object owned by ``organisation`` (about
+    ``product`` / ``release``, with ``counterpart`` as its other party)? The caller has already
+    made sure the actor may see the object (else it answers 404)."""
     who = RULES[permission].who
     if who == "anyone":
         return ALLOWED
     if not actor.is_authenticated:
         return Decision(False, "sign in or present an API token to do this")
+    parties = {
+        "organisation": [organisation],
+        "counterpart": [counterpart],
+        "party": [organisation, counterpart],
+    }
     if who == "operator":
         ok = actor.is_operator
     elif who == "member":
         ok = actor.holds_anywhere(permission) and actor._token_allows(permission, product)
     elif who == "reader":
-        ok = product is not None and actor.may_read_confidential(product)
-    else:  # organisation
-        ok = organisation is not None and actor.has_perm(permission, organisation, product)
+        ok = product is not None and actor.may_read_confidential(product, release)
+    else:
+        ok = any(
+            org is not None and actor.has_perm(permission, org, product) for org in parties[who]
+        )
     if ok:
         return ALLOWED
-    where = f" in {organisation.slug!r}" if organisation is not None and who != "operator" else ""
+    names = [org.slug for org in parties.get(who, []) if org is not None]
+    where = f" in {' or '.join(repr(n) for n in names)}" if names else ""
     token = " and a token scoped to that action" if actor.token else ""
     return Decision(False, f"you need the {permission.value!r} permission{where}{token}")
 
@@ -171,24 +187,27 @@ def visible_releases(actor: Actor, queryset: QuerySet[Release] | None = None) ->
 
 
 def visible_files(actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
-    """Files of visible releases; confidential ones only where the actor may read them."""
-    from clearroom.server.catalog.models import Confidentiality, Product
+    """Files of visible releases; confidential ones only where the actor may read them - one
+    query, so lists and counts are filtered in the database."""
+    from clearroom.server.catalog.models import AccessGrant, Confidentiality
 
     qs = queryset.filter(release__in=visible_releases(actor))
-    readable_products = [
-        p.pk
-        for p in Product.objects.filter(pk__in=qs.values("release__product_id")).select_related(
-            "vendor"
-        )
-        if actor.may_read_confidential(p)
-    ]
-    return qs.filter(
-        Q(confidentiality=Confidentiality.PUBLIC) | Q(release__product_id__in=readable_products)
-    )
+    readable = Q(confidentiality=Confidentiality.PUBLIC)
+    token = actor.token
+    if token is not None and Permission.CONFIDENTIAL_READ.value not in token.scopes:
+        return qs.filter(readable)
+    own = [org for org in actor.memberships() if actor.holds(Permission.CONFIDENTIAL_READ, org)]
+    confidential = Q(release__product__vendor_id__in=own)
+    grants = AccessGrant.objects.filter(active_grant_q(), grantee_id__in=own)
+    confidential |= Q(release__product_id__in=grants.filter(release__isnull=True).values("product"))
+    confidential |= Q(release_id__in=grants.filter(release__isnull=False).values("release"))
+    if token is not None and token.product_id is not None:
+        confidential &= Q(release__product_id=token.product_id)
+    return qs.filter(readable | confidential)
 
 
 def may_read_file(actor: Actor, stored: StoredFile) -> bool:
     release = stored.release
     if not visible_releases(actor).filter(pk=release.pk).exists():
         return False
-    return not stored.is_confidential or actor.may_read_confidential(release.product)
+    return not stored.is_confidential or actor.may_read_confidential(release.product, release)

@@ -136,9 +136,13 @@ class Document(StoredFile):
 
 class AccessGrant(models.Model):
     """A vendor lets another organisation (an evaluator, a customer) see a product's
-    confidential material until ``expires_at`` or revocation."""
+    confidential material - or, with ``release``, one release's - until ``expires_at`` or
+    revocation. Access ends at that instant: every read compares with the time of the read."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="grants")
+    release = models.ForeignKey(
+        Release, null=True, blank=True, on_delete=models.CASCADE, related_name="grants"
+    )
     grantee = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="grants")
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -148,4 +152,4 @@ class AccessGrant(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"{self.grantee} may see {self.product}"
+        return f"{self.grantee} may see {self.release or self.product}"

@@ -27,6 +27,7 @@ from clearroom.server.accounts.models import Organisation
 from clearroom.server.authz import Actor, Permission, visible_releases
 from clearroom.server.authz.routes import allow, authorized
 from clearroom.server.catalog.models import Product, Release
+from clearroom.server.notifications.models import Notification
 from clearroom.server.portal import charts
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.vulnerabilities.models import (
@@ -34,7 +35,6 @@ from clearroom.server.vulnerabilities.models import (
     Evaluation,
     Finding,
     Follow,
-    Notification,
     ReleaseSbom,
 )
 from clearroom.server.vulnerabilities.services import (
@@ -381,13 +381,15 @@ def organisation_context(
     if role is not None:
         notes = list(
             Notification.objects.filter(
-                organisation=organisation, release__in=visible_releases(actor)
+                Q(release__isnull=True) | Q(release__in=visible_releases(actor)),
+                organisation=organisation,
             )
             .select_related("release__product__vendor")
             .order_by("-created_at", "-pk")[:NOTIFICATIONS_SHOWN]
         )
         for n in notes:
-            n.url = reverse("portal:vulnerabilities", args=_release_args(n.release))  # type: ignore[attr-defined]
+            if not n.url and n.release is not None:  # written before notifications kept links
+                n.url = reverse("portal:vulnerabilities", args=_release_args(n.release))
         context["notifications"] = notes
     return context
 

@@ -120,16 +120,3 @@ class Follow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organisation", "product"], name="follow_unique")
         ]
-
-
-class Notification(models.Model):
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="notifications"
-    )
-    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="+")
-    text = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]

@@ -20,6 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from clearroom.attest.dsse import Envelope
@@ -34,13 +35,14 @@ from clearroom.server.accounts.models import Organisation
 from clearroom.server.authz import Actor, visible_files
 from clearroom.server.catalog.models import Document, Product, Release
 from clearroom.server.errors import Forbidden, Unauthenticated
+from clearroom.server.notifications.models import Notification
+from clearroom.server.notifications.services import notify
 from clearroom.server.services import blob_store
 from clearroom.server.vulnerabilities.models import (
     Component,
     Evaluation,
     Finding,
     Follow,
-    Notification,
     ReleaseSbom,
 )
 from clearroom.vulns.match import match_report
@@ -305,9 +307,11 @@ def _notify(release: Release, new: int) -> None:
         f" {product.vendor.slug}/{product.slug}@{release.version}"
     )
     followers = Follow.objects.filter(product=product).values_list("organisation_id", flat=True)
-    told = {product.vendor_id, *(followers if release.is_public else ())}
-    for organisation_id in told:
-        Notification.objects.create(organisation_id=organisation_id, release=release, text=text)
+    told = [product.vendor_id, *(followers if release.is_public else ())]
+    url = reverse(
+        "portal:vulnerabilities", args=[product.vendor.slug, product.slug, release.version]
+    )
+    notify(Notification.Kind.VULNERABILITY, text, organisations=told, url=url, release=release)
 
 
 # --- advisories → re-evaluation ---------------------------------------------------------------
