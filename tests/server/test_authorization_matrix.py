@@ -17,6 +17,7 @@ cell into the next.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -44,6 +45,7 @@ from clearroom.server.catalog.models import (
     Product,
     Release,
 )
+from clearroom.server.collaboration.models import Evaluation, ReviewFinding, Thread
 
 ACTORS = [
     "anonymous",
@@ -89,6 +91,9 @@ class Obj:
     name: str = ""
     published: bool = True
     confidential: bool = False
+    counterpart: str = ""
+    """The other party of an evaluation, finding or thread."""
+    ref: str = ""
 
 
 OBJECTS: dict[str, list[Obj]] = {
@@ -111,8 +116,25 @@ OBJECTS: dict[str, list[Obj]] = {
         Obj("acme", "router", "1.0", "sbom.json"),
         Obj("acme", "router", "1.0", "design.pdf", confidential=True),
     ],
+    "evaluation": [
+        Obj("acme", "router", "1.0", counterpart="lab", ref="00000000-0000-4000-8000-00000000e001"),
+        Obj("globex", "cam", "1.0", counterpart="lab", ref="00000000-0000-4000-8000-00000000e002"),
+    ],
+    "finding": [
+        Obj(
+            "acme", "router", "1.0", counterpart="telco", ref="00000000-0000-4000-8000-00000000f001"
+        ),
+        Obj("acme", "router", "1.0", counterpart="lab", ref="00000000-0000-4000-8000-00000000f002"),
+    ],
+    "thread": [
+        Obj(
+            "acme", "router", "1.0", counterpart="telco", ref="00000000-0000-4000-8000-00000000a001"
+        ),
+        Obj("globex", "cam", "1.0", counterpart="acme", ref="00000000-0000-4000-8000-00000000a002"),
+    ],
 }
 FILLERS = {
+    "attachment": "1",
     "leaf_hash": "ab" * 32,
     "index": "0",
     "key": "0/000",
@@ -174,11 +196,41 @@ def world(db):
                 grantee=orgs[grantee],
                 expires_at=now + timedelta(days=30),
             )
+    _collaboration(orgs)
     tokens = {}
     for username, (org, role) in ROLES.items():
         scopes = sorted(p.value for p in grantable(role, KINDS[org]))
         tokens[username] = issue_token(users[username], orgs[org], name="matrix", scopes=scopes)[1]
     return users, tokens
+
+
+def _collaboration(orgs):
+    """One evaluation, finding and thread per object of OBJECTS, with its two parties."""
+    for obj in OBJECTS["evaluation"]:
+        Evaluation.objects.create(
+            ref=obj.ref,
+            release=Release.objects.get(product__slug=obj.product, version=obj.version),
+            evaluator=orgs[obj.counterpart],
+            standard="ETSI EN 303 645",
+        )
+    for obj in OBJECTS["finding"] + OBJECTS["thread"]:
+        release = Release.objects.get(product__slug=obj.product, version=obj.version)
+        thread = Thread.objects.create(
+            ref=obj.ref if obj in OBJECTS["thread"] else uuid.uuid4(),
+            product=release.product,
+            release=release,
+            counterpart=orgs[obj.counterpart],
+            subject="a question",
+        )
+        if obj in OBJECTS["finding"]:
+            ReviewFinding.objects.create(
+                ref=obj.ref,
+                release=release,
+                raised_by=orgs[obj.counterpart],
+                title="a finding",
+                severity="high",
+                thread=thread,
+            )
 
 
 # -- what the policy says ---------------------------------------------------------------------
@@ -199,6 +251,8 @@ def _reads_confidential(user: str, obj: Obj) -> bool:
 def _visible(user: str, on: str, obj: Obj) -> bool:
     if on in ("none", "organisation"):
         return True
+    if on in ("evaluation", "finding", "thread"):
+        return ROLES.get(user, ("", ""))[0] in (obj.org, obj.counterpart)
     member = ROLES.get(user, ("", ""))[0] == obj.org or user == "operator"
     if on == "product":
         return True  # both products have a published release
@@ -217,11 +271,17 @@ def _allowed(user: str, permission: Permission, obj: Obj) -> bool:
         return False
     if who == "operator":
         return user == "operator"
+    if who == "signed_in":
+        return True
     if who == "member":
         org = ROLES[user][0]
         return _carries(user, permission, org)
     if who == "reader":
         return _reads_confidential(user, obj)
+    if who == "counterpart":
+        return _carries(user, permission, obj.counterpart)
+    if who == "party":
+        return _carries(user, permission, obj.org) or _carries(user, permission, obj.counterpart)
     return _carries(user, permission, obj.org)
 
 
@@ -229,7 +289,13 @@ def _allowed(user: str, permission: Permission, obj: Obj) -> bool:
 
 
 def _url(path: str, obj: Obj) -> str:
-    named = {"org": obj.org, "product": obj.product, "version": obj.version, "name": obj.name}
+    named = {
+        "org": obj.org,
+        "product": obj.product,
+        "version": obj.version,
+        "name": obj.name,
+        "ref": obj.ref,
+    }
     values = FILLERS | {part: value for part, value in named.items() if value}
 
     def fill(match: re.Match[str]) -> str:

@@ -114,9 +114,10 @@ STATIC_URL = "static/"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Uploads stream into the blob store through clearroom.server.catalog.uploads; Django must not
-# buffer them in memory or in temporary files first.
-FILE_UPLOAD_HANDLERS: list[str] = []
+# Artifacts stream into the blob store through clearroom.server.catalog.uploads (the API sets
+# that handler itself); the portal's forms keep small files in memory, bounded per request,
+# and nothing is ever buffered in temporary files.
+FILE_UPLOAD_HANDLERS = ["clearroom.server.portal.uploads.BoundedMemoryUploadHandler"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 

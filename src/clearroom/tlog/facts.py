@@ -25,6 +25,11 @@ and ``time`` (UTC, ``YYYY-MM-DDTHH:MM:SSZ``). The types, documented in docs/VERI
     ``first`` and ``last`` record ids, ``root`` (hex RFC 6962 Merkle root of the records' leaf
     hashes, each the canonical JSON of one record) and ``previous`` (the root of the batch
     before, "" for the first).
+``clearroom.dev/finding/v1``
+    A finding's status that third parties rely on: ``verified`` (the raiser checked the fix)
+    or ``risk_accepted`` (the vendor accepts the risk). ``release``, ``finding`` (its random
+    id), ``severity``, ``status``, ``raised_by`` and ``by`` (organisation slugs) and
+    ``justification_sha256`` (of the reason, which stays between the parties).
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ ARTIFACT = "clearroom.dev/artifact/v1"
 DOCUMENT = "clearroom.dev/document/v1"
 ATTESTATION = "clearroom.dev/attestation/v1"
 AUDIT_BATCH = "clearroom.dev/audit-batch/v1"
-FACT_TYPES = (RELEASE, ARTIFACT, DOCUMENT, ATTESTATION, AUDIT_BATCH)
+FINDING = "clearroom.dev/finding/v1"
+FACT_TYPES = (RELEASE, ARTIFACT, DOCUMENT, ATTESTATION, AUDIT_BATCH, FINDING)
 
 _COMMON = {"fact": str, "id": str, "time": str}
 _FILE = {"release": dict, "sha256": str, "size": int, "media_type": str, "confidentiality": str}
@@ -68,6 +74,16 @@ _REQUIRED: dict[str, dict[str, type]] = {
         "last": int,
         "root": str,
         "previous": str,
+    },
+    FINDING: {
+        **_COMMON,
+        "release": dict,
+        "finding": str,
+        "severity": str,
+        "status": str,
+        "raised_by": str,
+        "by": str,
+        "justification_sha256": str,
     },
 }
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -122,7 +138,7 @@ def parse_fact(entry: bytes) -> dict[str, Any]:
             raise InvalidInput(f"tlog: {value['fact']} entry needs {key!r} ({kind.__name__})")
     if not _TIME.fullmatch(value["time"]):
         raise InvalidInput("tlog: entry time must be UTC, YYYY-MM-DDTHH:MM:SSZ")
-    for key in ("sha256", "envelope_sha256", "root"):
+    for key in ("sha256", "envelope_sha256", "root", "justification_sha256"):
         if key in value and not _SHA256.fullmatch(value[key]):
             raise InvalidInput(f"tlog: entry {key} must be 64 lower-case hex digits")
     if canonical_json(value) != entry:

@@ -4,7 +4,16 @@
 from ninja import NinjaAPI
 
 from clearroom import __version__
-from clearroom.server.api import attestations, audit, catalog, files, log, problems, vulnerabilities
+from clearroom.server.api import (
+    attestations,
+    audit,
+    catalog,
+    collaboration,
+    files,
+    log,
+    problems,
+    vulnerabilities,
+)
 from clearroom.server.authz.permissions import Permission
 from clearroom.server.authz.routes import allow
 
@@ -27,5 +36,6 @@ api.add_router("", log.router)
 api.add_router("", attestations.router)
 api.add_router("", vulnerabilities.router)
 api.add_router("", audit.router)
+api.add_router("", collaboration.router)
 
 __all__ = ["api"]

@@ -24,6 +24,7 @@ from clearroom.attest.predicates import (
     OPENVEX,
     RELEASE_MANIFEST,
     SLSA_PROVENANCE,
+    SLSA_VSA,
     ReleaseManifest,
     validate_statement,
 )
@@ -401,3 +402,42 @@ def key_summary(key: SigningKey) -> dict[str, object]:
         "revoked": key.is_revoked,
         "revoked_reason": key.revoked_reason,
     }
+
+
+def add_evaluation_report(
+    actor: Actor, evaluator: Organisation, release: Release, data: bytes
+) -> tuple[Attestation, Statement]:
+    """Accept an evaluator's signed final report about ``release``: an SLSA verification
+    summary (VSA) signed by a registered, unrevoked key of ``evaluator`` whose subjects are
+    artifacts of the release. Logged at once (a report is about a published release)."""
+    envelope, statement = _parse(data)
+    if statement.predicate_type != SLSA_VSA:
+        raise Invalid(
+            f"an evaluation report is an SLSA VSA ({SLSA_VSA}), not {statement.predicate_type}"
+        )
+    shipped = set(release.artifacts.values_list("sha256", flat=True))
+    named = set(statement.digests().values())
+    if not named or not named <= shipped:
+        raise Invalid("the report's subjects must be artifacts of this release (by SHA-256)")
+    with transaction.atomic():
+        Organisation.objects.select_for_update().get(pk=evaluator.pk)
+        log.check_capacity(1)
+        moment = _now()
+        valid = registry(evaluator).valid_keys(PENDING << 1, moment)
+        try:
+            _, signed = verify_envelope(envelope, valid)
+        except EnvelopeError:
+            raise Invalid(
+                f"not signed by a registered, unrevoked key of {evaluator.slug}; register the"
+                " key first (clearroom key register)"
+            ) from None
+        attestation = _store(
+            actor,
+            evaluator,
+            envelope,
+            statement,
+            [k.keyid for k in signed],
+            release=release,
+            moment=moment,
+        )
+    return attestation, statement

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 class Permission(StrEnum):
     PUBLIC_READ = "public:material:read"
+    INBOX_READ = "account:inbox:read"
     CENTRE_ORGANISATION_CREATE = "centre:organisation:create"
     ORG_MEMBER_MANAGE = "org:member:manage"
     ORG_TOKEN_CREATE = "org:token:create"  # noqa: S105 (a permission name, not a secret)
@@ -58,6 +59,7 @@ RULES: dict[Permission, Rule] = {
     Permission.PUBLIC_READ: Rule(
         "anyone", "See what is published (and, for a vendor's members, its drafts)."
     ),
+    Permission.INBOX_READ: Rule("signed_in", "Read one's own notifications."),
     Permission.CENTRE_ORGANISATION_CREATE: Rule(
         "operator", "Admit a new organisation to the centre."
     ),
@@ -199,4 +201,7 @@ owner never publishes releases, and only regulators and labs evaluate."""
 def grantable(role: str, kind: str) -> frozenset[Permission]:
     """What a member with ``role`` in an organisation of ``kind`` may do there, and so the
     widest scopes an API token of theirs may carry (reading what is public needs none)."""
-    return (ROLE_PERMISSIONS[role] & KIND_PERMISSIONS[kind]) - {Permission.PUBLIC_READ}
+    return (ROLE_PERMISSIONS[role] & KIND_PERMISSIONS[kind]) - {
+        Permission.PUBLIC_READ,
+        Permission.INBOX_READ,
+    }

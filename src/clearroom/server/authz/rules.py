@@ -151,6 +151,8 @@ def decide(
     }
     if who == "operator":
         ok = actor.is_operator
+    elif who == "signed_in":
+        ok = True
     elif who == "member":
         ok = actor.holds_anywhere(permission) and actor._token_allows(permission, product)
     elif who == "reader":

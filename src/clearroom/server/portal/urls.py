@@ -6,7 +6,7 @@ from django.urls import path
 
 from clearroom.server.authz.permissions import Permission
 from clearroom.server.authz.routes import allow
-from clearroom.server.portal import audit, log_views, security, views
+from clearroom.server.portal import audit, collaboration, log_views, security, views
 
 public = allow(Permission.PUBLIC_READ)
 
@@ -29,10 +29,19 @@ urlpatterns = [
     path("orgs/<str:org>/", views.organisation, name="organisation"),
     path("orgs/<str:org>/-/tokens/", views.create_token, name="create-token"),
     path("orgs/<str:org>/-/tokens/<str:key_id>/revoke", views.revoke_token, name="revoke-token"),
+    path("-/notifications/", collaboration.notifications, name="notifications"),
+    path("evaluations/<str:ref>/", collaboration.evaluation, name="evaluation"),
+    path("evaluations/<str:ref>/decide", collaboration.decide_evaluation, name="evaluation-decide"),
+    path("evaluations/<str:ref>/work", collaboration.evaluation_work, name="evaluation-work"),
+    path("findings/<str:ref>/", collaboration.finding, name="finding"),
+    path("findings/<str:ref>/act", collaboration.finding_action, name="finding-act"),
+    path("threads/<str:ref>/", collaboration.thread, name="thread"),
+    path("threads/<str:ref>/messages", collaboration.thread_message, name="thread-message"),
     path("orgs/<str:org>/-/security/", security.portfolio, name="portfolio"),
     path("orgs/<str:org>/-/audit/", audit.audit_trail, name="audit"),
     path("orgs/<str:org>/-/follow/<str:product>", security.follow, name="follow"),
     path("orgs/<str:org>/<str:product>/", views.product, name="product"),
+    path("orgs/<str:org>/<str:product>/-/questions", collaboration.ask, name="ask"),
     path("orgs/<str:org>/<str:product>/<str:version>/", views.release, name="release"),
     path(
         "orgs/<str:org>/<str:product>/<str:version>/components/",
@@ -45,5 +54,15 @@ urlpatterns = [
         name="vulnerabilities",
     ),
     path("orgs/<str:org>/<str:product>/<str:version>/publish", views.publish, name="publish"),
+    path(
+        "orgs/<str:org>/<str:product>/<str:version>/evaluations",
+        collaboration.request_evaluation,
+        name="request-evaluation",
+    ),
+    path(
+        "orgs/<str:org>/<str:product>/<str:version>/findings",
+        collaboration.raise_finding,
+        name="raise-finding",
+    ),
     path("orgs/<str:org>/<str:product>/<str:version>/withdraw", views.withdraw, name="withdraw"),
 ]

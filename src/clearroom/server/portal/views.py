@@ -35,7 +35,7 @@ from clearroom.server.authz.rules import decide
 from clearroom.server.catalog import services
 from clearroom.server.catalog.models import Artifact, Document, Release
 from clearroom.server.errors import Forbidden, Invalid
-from clearroom.server.portal import security, signatures
+from clearroom.server.portal import collaboration, security, signatures
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.portal.forms import TokenForm, WithdrawForm
 
@@ -240,6 +240,7 @@ def _release_page(
         "api_url": release_path(release),
         **signatures.release_context(release, artifacts, documents),
         **security.release_context(actor, release),
+        **collaboration.release_context(actor, release),
     }
     return render(request, "portal/release.html", context, status=status)
 
