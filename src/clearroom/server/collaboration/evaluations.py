@@ -187,7 +187,7 @@ def submit_report(actor: Actor, evaluation: Evaluation, data: bytes) -> Evaluati
 
 def _locked(evaluation: Evaluation, state: str) -> Evaluation:
     locked = (
-        Evaluation.objects.select_for_update()
+        Evaluation.objects.select_for_update(of=("self",))
         .select_related("release__product__vendor", "evaluator", "grant")
         .get(pk=evaluation.pk)
     )
