@@ -83,6 +83,30 @@ def test_the_demo_release_is_on_the_portal_with_its_digests(demo):
     assert httpx.get(base + "/static/portal/portal.css").status_code == 200
 
 
+def test_the_demo_shows_three_parties_at_work_on_the_release(demo):
+    """The regulator's evaluation and finding, the customer's question: seen by their parties
+    through the API with the vendor's token, and the regulator's confidential read on the
+    vendor's audit trail, which verifies against the log."""
+    base, token, data_dir = demo
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as vendor:
+        evaluations = vendor.get("/api/evaluations").json()
+        finding = vendor.get(f"/api/findings/{evaluations[0]['findings'][0]}").json()
+    assert [(e["evaluator"], e["state"]) for e in evaluations] == [
+        ("national-cyber-agency", "accepted")
+    ]
+    assert {v["requirement"] for v in evaluations[0]["verdicts"]} == {"5.1-1", "5.3-2"}
+    assert finding["status"] == "fix_planned" and finding["assignee"] == "expert"
+    assert httpx.get(f"{base}/api/evaluations/{evaluations[0]['ref']}").status_code == 404
+    verified = subprocess.run(
+        [sys.executable, "-m", "clearroom.cli.main", "audit", "verify", "--json"],
+        env=_clean_env(CLEARROOM_DATA_DIR=str(data_dir)),
+        capture_output=True,
+        text=True,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout)["records"] >= 1
+
+
 def test_publish_then_download_round_trip(demo, tmp_path):
     base, token, _ = demo
     release_dir = tmp_path / "release"

@@ -116,6 +116,15 @@ def show(
     )
     _commands(
         console,
+        "See three parties at work on the release (sign in with the users above):",
+        f"regulator:    the evaluation, its checks, verdicts and finding - {release}",
+        f"expert:       the finding and the customer's question - {base_url}/-/notifications/",
+        f"vendor-owner: who read the confidential sources - {base_url}/orgs/{info.vendor}/-/audit/",
+        "then check that trail against the log:",
+        f"  CLEARROOM_DATA_DIR={policy.parent} {_command()} audit verify",
+    )
+    _commands(
+        console,
         "Sign and publish a release of your own with the vendor's key and API token:",
         f"{_command()} publish DIR --url {base_url} --product {info.vendor}/{info.product}"
         f" --version 9.9.9 --token {info.token} --sign-with {info.vendor_key} --publish",

@@ -1,7 +1,8 @@
 """Seed a demo centre: a vendor with a registered signing key and a product whose published
 release (firmware image, confidential source archive, CycloneDX SBOM, OpenVEX) carries a signed
-manifest, a regulator, a lab holding an access grant, a customer,
-and a sign-in for each. Idempotent: running it again keeps what exists."""
+manifest, a regulator evaluating it, a lab holding an access grant, a customer following it and
+asking the vendor's expert, and a sign-in for each. Idempotent: running it again keeps what
+exists."""
 
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ from clearroom.server.accounts.models import Membership, Organisation, User
 from clearroom.server.accounts.tokens import issue_token
 from clearroom.server.attestations import services as attestations
 from clearroom.server.attestations.models import SigningKey
-from clearroom.server.authz import Actor, Permission
+from clearroom.server.authz import Actor
+from clearroom.server.authz.permissions import grantable
 from clearroom.server.catalog import services
 from clearroom.server.catalog.models import AccessGrant, Product, Release
+from clearroom.server.demo_collaboration import seed_collaboration
 from clearroom.server.demo_security import import_demo_advisories, openvex, sbom
 from clearroom.server.keyfiles import create_once
 from clearroom.server.services import blob_store
@@ -68,7 +71,7 @@ PEOPLE = [
     ("expert", "acme", Membership.Role.EXPERT),
     ("regulator", "national-cyber-agency", Membership.Role.EVALUATOR),
     ("evaluator", "testlab-europe", Membership.Role.EVALUATOR),
-    ("customer", "northwind-telecom", Membership.Role.VIEWER),
+    ("customer", "northwind-telecom", Membership.Role.EXPERT),
     ("admin", "clearroom-centre", Membership.Role.OWNER),
 ]
 
@@ -236,11 +239,12 @@ def seed() -> DemoInfo:
     AccessGrant.objects.get_or_create(
         product=product, grantee=orgs["testlab-europe"], defaults={"granted_by": vendor_user}
     )
+    seed_collaboration(Release.objects.get(product=product, version=VERSION))
     _, token = issue_token(
         vendor_user,
         orgs[VENDOR],
         name="demo publishing token",
-        scopes=[Permission.RELEASE_WRITE, Permission.RELEASE_PUBLISH, Permission.CONFIDENTIAL_READ],
+        scopes=sorted(grantable(Membership.Role.MAINTAINER, Organisation.Kind.VENDOR)),
     )
     return DemoInfo(
         vendor=VENDOR,

@@ -1,0 +1,76 @@
+"""The demo's collaboration: a regulator evaluating the published release, a finding the vendor
+is working on, a customer's question answered by the vendor's expert, and the audit trail of the
+regulator's confidential download - so a newcomer sees three parties at work on one release.
+Clearly demo content; idempotent (done once)."""
+
+from __future__ import annotations
+
+from clearroom.server.accounts.models import User
+from clearroom.server.audit import services as audit
+from clearroom.server.authz import Actor
+from clearroom.server.catalog import services as catalog
+from clearroom.server.catalog.models import Release
+from clearroom.server.collaboration import discussions, evaluations
+from clearroom.server.collaboration.models import Evaluation
+from clearroom.server.vulnerabilities.services import follow
+
+STANDARD = "ETSI EN 303 645 v2.1.1 (demo evaluation)"
+
+
+def _actor(username: str) -> Actor:
+    return Actor(user=User.objects.get(username=username))
+
+
+def seed_collaboration(release: Release) -> None:
+    if Evaluation.objects.filter(release=release).exists():
+        return
+    regulator, owner = _actor("regulator"), _actor("vendor-owner")
+    expert, customer = _actor("expert"), _actor("customer")
+    evaluation = evaluations.request(
+        regulator, release, standard=STANDARD, scope="Demo: the firmware image and its sources."
+    )
+    evaluations.accept(owner, evaluation)
+    source = release.artifacts.get(confidentiality="confidential")
+    p = release.product
+    catalog.get_file(regulator, p.vendor.slug, p.slug, release.version, "artifacts", source.name)
+    evaluations.record_verdict(
+        regulator,
+        evaluation,
+        requirement="5.1-1",
+        value="pass",
+        rationale="No universal default passwords (demo verdict).",
+    )
+    evaluations.record_verdict(
+        regulator,
+        evaluation,
+        requirement="5.3-2",
+        value="inconclusive",
+        rationale="Update mechanism documented, not yet tested (demo verdict).",
+    )
+    finding = discussions.raise_finding(
+        regulator,
+        release,
+        evaluation=evaluation,
+        title="Telnet reachable on the management VLAN (demo finding)",
+        severity="high",
+        body="Port 23 answers on the management interface with the factory configuration."
+        " @expert can you confirm? (demo)",
+    )
+    discussions.assign(owner, finding, "expert")
+    discussions.change_status(expert, finding, "acknowledged")
+    discussions.post(
+        expert,
+        finding.thread,
+        "Confirmed: telnetd is started by the factory profile. Fix planned for 2.5.0. (demo)",
+    )
+    discussions.change_status(expert, finding, "fix_planned")
+    follow(customer, p)
+    thread = discussions.ask(
+        customer,
+        p,
+        subject="Is secure boot enabled by default? (demo question)",
+        body="We deploy the X5 in our access network: is secure boot on out of the box?",
+        release=release,
+    )
+    discussions.post(expert, thread, "Yes, since 2.3.0, with keys fused at the factory. (demo)")
+    audit.seal()
