@@ -135,6 +135,7 @@ OBJECTS: dict[str, list[Obj]] = {
 }
 FILLERS = {
     "attachment": "1",
+    "webhook": "1",
     "leaf_hash": "ab" * 32,
     "index": "0",
     "key": "0/000",

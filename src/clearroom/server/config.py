@@ -90,6 +90,18 @@ class Config:
     runs it as its own process."""
     tlog_max_backlog: int = 10_000
     """Facts waiting for the log beyond which publishing answers 503 with Retry-After."""
+    smtp_host: str = ""
+    """The mail server notifications are sent through; empty: no email (in-app and webhooks
+    only)."""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    email_from: str = "clearroom@localhost"
+    webhook_allow_private: bool = False
+    """Allow webhooks to loopback, private and link-local addresses (tests, closed networks).
+    Off: such targets are refused when registered and again when each delivery resolves."""
+    webhook_timeout_seconds: float = 5.0
     audit_seal_seconds: float = 60.0
     """The log's writer seals the audit records written since the last batch this often (and
     at once when ``audit_batch_size`` are waiting); each batch's root is a logged fact."""
@@ -134,6 +146,10 @@ class Config:
                 raise ConfigError(f"config: tlog_verifier_key: {exc}") from None
         if self.tlog_max_backlog < 1:
             raise ConfigError("config: tlog_max_backlog must be at least 1")
+        if not 0 < self.smtp_port < 65536 or not 0 < self.webhook_timeout_seconds <= 60:
+            raise ConfigError(
+                "config: smtp_port must be 1-65535 and webhook_timeout_seconds 0-60 seconds"
+            )
         if self.audit_seal_seconds <= 0 or not 1 <= self.audit_batch_size <= 100_000:
             raise ConfigError(
                 "config: audit_seal_seconds must be positive and audit_batch_size 1 to 100,000"

@@ -11,6 +11,7 @@ from clearroom.server.api import (
     collaboration,
     files,
     log,
+    notifications,
     problems,
     vulnerabilities,
 )
@@ -37,5 +38,6 @@ api.add_router("", attestations.router)
 api.add_router("", vulnerabilities.router)
 api.add_router("", audit.router)
 api.add_router("", collaboration.router)
+api.add_router("", notifications.router)
 
 __all__ = ["api"]

@@ -17,12 +17,14 @@ from enum import StrEnum
 class Permission(StrEnum):
     PUBLIC_READ = "public:material:read"
     INBOX_READ = "account:inbox:read"
+    INBOX_MANAGE = "account:notification:manage"
     CENTRE_ORGANISATION_CREATE = "centre:organisation:create"
     ORG_MEMBER_MANAGE = "org:member:manage"
     ORG_TOKEN_CREATE = "org:token:create"  # noqa: S105 (a permission name, not a secret)
     ORG_KEY_ROTATE = "org:key:rotate"
     ORG_KEY_MANAGE = "org:key:manage"
     ORG_AUDIT_READ = "org:audit:read"
+    ORG_WEBHOOK_MANAGE = "org:webhook:manage"
     PRODUCT_WRITE = "vendor:product:write"
     RELEASE_WRITE = "vendor:release:write"
     RELEASE_PUBLISH = "vendor:release:publish"
@@ -60,6 +62,9 @@ RULES: dict[Permission, Rule] = {
         "anyone", "See what is published (and, for a vendor's members, its drafts)."
     ),
     Permission.INBOX_READ: Rule("signed_in", "Read one's own notifications."),
+    Permission.INBOX_MANAGE: Rule(
+        "signed_in", "Choose which notifications one receives by email, and how often."
+    ),
     Permission.CENTRE_ORGANISATION_CREATE: Rule(
         "operator", "Admit a new organisation to the centre."
     ),
@@ -81,6 +86,9 @@ RULES: dict[Permission, Rule] = {
     Permission.ORG_AUDIT_READ: Rule(
         "organisation",
         "Read and export the audit trail of the organisation's material and members.",
+    ),
+    Permission.ORG_WEBHOOK_MANAGE: Rule(
+        "organisation", "Register and remove the organisation's signed webhooks."
     ),
     Permission.PRODUCT_WRITE: Rule("organisation", "Create products and edit their description."),
     Permission.RELEASE_WRITE: Rule(
@@ -164,6 +172,7 @@ _ORGANISATION = frozenset(
         Permission.ORG_KEY_ROTATE,
         Permission.ORG_KEY_MANAGE,
         Permission.ORG_AUDIT_READ,
+        Permission.ORG_WEBHOOK_MANAGE,
     }
 )
 _PUBLISHING = frozenset(
@@ -204,4 +213,5 @@ def grantable(role: str, kind: str) -> frozenset[Permission]:
     return (ROLE_PERMISSIONS[role] & KIND_PERMISSIONS[kind]) - {
         Permission.PUBLIC_READ,
         Permission.INBOX_READ,
+        Permission.INBOX_MANAGE,
     }

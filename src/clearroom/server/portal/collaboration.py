@@ -26,11 +26,8 @@ from clearroom.server.collaboration.models import (
     Verdict,
 )
 from clearroom.server.errors import Invalid
-from clearroom.server.notifications.services import inbox
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.portal.uploads import files_of
-
-NOTIFICATIONS_SHOWN = 50
 
 
 def _back_to_release(org: str, product: str, version: str, **_: Any) -> str:
@@ -323,11 +320,3 @@ def _post(request: HttpRequest, actor: Actor, found: Thread) -> None:
     ]
     discussions.post(actor, found, request.POST.get("body", ""), files)
     messages.success(request, "Message posted.")
-
-
-@require_GET
-@portal_view()
-@allow(Permission.INBOX_READ)
-def notifications(request: HttpRequest) -> HttpResponse:
-    rows = inbox(authorized(request).actor)[:NOTIFICATIONS_SHOWN]
-    return render(request, "portal/notifications.html", {"notifications": rows})

@@ -6,7 +6,14 @@ from django.urls import path
 
 from clearroom.server.authz.permissions import Permission
 from clearroom.server.authz.routes import allow
-from clearroom.server.portal import audit, collaboration, log_views, security, views
+from clearroom.server.portal import (
+    audit,
+    collaboration,
+    log_views,
+    notifications,
+    security,
+    views,
+)
 
 public = allow(Permission.PUBLIC_READ)
 
@@ -29,7 +36,14 @@ urlpatterns = [
     path("orgs/<str:org>/", views.organisation, name="organisation"),
     path("orgs/<str:org>/-/tokens/", views.create_token, name="create-token"),
     path("orgs/<str:org>/-/tokens/<str:key_id>/revoke", views.revoke_token, name="revoke-token"),
-    path("-/notifications/", collaboration.notifications, name="notifications"),
+    path("-/notifications/", notifications.notifications, name="notifications"),
+    path("-/notifications/preferences", notifications.preferences, name="preferences"),
+    path("orgs/<str:org>/-/webhooks/", notifications.add_webhook, name="add-webhook"),
+    path(
+        "orgs/<str:org>/-/webhooks/<int:webhook>/delete",
+        notifications.remove_webhook,
+        name="remove-webhook",
+    ),
     path("evaluations/<str:ref>/", collaboration.evaluation, name="evaluation"),
     path("evaluations/<str:ref>/decide", collaboration.decide_evaluation, name="evaluation-decide"),
     path("evaluations/<str:ref>/work", collaboration.evaluation_work, name="evaluation-work"),

@@ -35,6 +35,7 @@ from clearroom.server.authz.rules import decide
 from clearroom.server.catalog import services
 from clearroom.server.catalog.models import Artifact, Document, Release
 from clearroom.server.errors import Forbidden, Invalid
+from clearroom.server.notifications.models import Notification
 from clearroom.server.portal import collaboration, security, signatures
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.portal.forms import TokenForm, WithdrawForm
@@ -98,10 +99,14 @@ def _organisation_page(
         "products": services.visible_products(actor).filter(vendor=organisation),
         "role": role,
         "may_read_audit": decide(actor, Permission.ORG_AUDIT_READ, organisation).allowed,
+        "may_manage_webhooks": decide(actor, Permission.ORG_WEBHOOK_MANAGE, organisation).allowed,
+        "notification_kinds": Notification.Kind.choices,
         "api_url": reverse("api:organisation", kwargs={"org": organisation.slug}),
         **signatures.organisation_context(organisation),
         **security.organisation_context(actor, organisation, role),
     }
+    if context["may_manage_webhooks"]:
+        context["webhooks"] = organisation.webhooks.all()
     if role is not None:
         context["members"] = (
             Membership.objects.filter(organisation=organisation)

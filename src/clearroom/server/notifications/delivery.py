@@ -1,0 +1,219 @@
+"""Getting notifications out: email over SMTP (at once or in a daily digest, per person and kind)
+and signed webhooks (per organisation). Run by jobs (:mod:`.tasks`), never on a request's path.
+
+Webhooks are signed like Stripe's and GitHub's, so receivers can use what they know: the header
+``Clearroom-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the secret>``.
+A receiver recomputes it and refuses a stale ``t``. Targets on loopback, private, link-local or
+otherwise non-public addresses are refused - at registration and again at every delivery, after
+resolving the name, so a DNS answer that changes cannot turn a webhook against the centre's own
+network."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import socket
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.utils import timezone
+
+from clearroom.server.accounts.models import Membership, User
+from clearroom.server.errors import Invalid
+from clearroom.server.notifications.models import Delivery, Notification, Preference, Webhook
+
+log = logging.getLogger("clearroom.notifications")
+SIGNATURE_HEADER = "Clearroom-Signature"
+
+
+# -- who hears what -----------------------------------------------------------------------------
+
+
+def recipients(notification: Notification) -> list[User]:
+    """The person, or the organisation's members who may see what it is about."""
+    if notification.user_id is not None:
+        return [notification.user]  # type: ignore[list-item]
+    members = User.objects.filter(
+        pk__in=Membership.objects.filter(organisation_id=notification.organisation_id).values(
+            "user_id"
+        ),
+        is_active=True,
+    )
+    return list(members)
+
+
+def email_choice(user: User, kind: str) -> str:
+    saved = Preference.objects.filter(user=user, kind=kind).values_list("email", flat=True).first()
+    return saved or Preference.DEFAULTS.get(kind, Preference.Email.DAILY)
+
+
+def deliver(notification: Notification) -> dict[str, int]:
+    """Email those who want it now (and queue the digest for the others); POST to the
+    organisation's webhooks. Raises on a failed webhook so the job retries it."""
+    counts = {"emails": 0, "digest": 0, "webhooks": 0}
+    for user in recipients(notification):
+        choice = email_choice(user, notification.kind)
+        if choice == Preference.Email.OFF or not user.email:
+            continue
+        if choice == Preference.Email.DAILY:
+            Delivery.objects.create(
+                notification=notification, channel="email", user=user, state="pending"
+            )
+            counts["digest"] += 1
+            continue
+        _email(user, f"[Clearroom] {notification.text}", _body([notification]))
+        Delivery.objects.create(notification=notification, channel="email", user=user, state="sent")
+        counts["emails"] += 1
+    failures = []
+    if notification.organisation_id is not None:
+        hooks = Webhook.objects.filter(organisation_id=notification.organisation_id, active=True)
+        for hook in hooks:
+            if hook.kinds and notification.kind not in hook.kinds:
+                continue
+            try:
+                post_webhook(hook, notification)
+                counts["webhooks"] += 1
+            except (httpx.HTTPError, Invalid, OSError) as exc:
+                failures.append(f"{hook.url}: {exc}")
+    if failures:
+        raise RuntimeError("webhook delivery failed: " + "; ".join(failures))
+    return counts
+
+
+def send_digest(user: User) -> int:
+    """One email with every notification waiting for this person's digest."""
+    pending = Delivery.objects.filter(user=user, channel="email", state="pending").select_related(
+        "notification"
+    )
+    rows = list(pending.order_by("notification__created_at"))
+    if not rows or not user.email:
+        return 0
+    subject = f"[Clearroom] {len(rows)} notification{'s' if len(rows) != 1 else ''} today"
+    _email(user, subject, _body([d.notification for d in rows]))
+    Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(state="sent", at=timezone.now())
+    return len(rows)
+
+
+def users_with_digests() -> list[int]:
+    return list(
+        Delivery.objects.filter(channel="email", state="pending")
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+# -- email ---------------------------------------------------------------------------------------
+
+
+def _absolute(url: str) -> str:
+    return settings.CONFIG.base_url.rstrip("/") + url if url.startswith("/") else url
+
+
+def _body(notifications: list[Notification]) -> str:
+    lines = [
+        f"- {n.created_at:%Y-%m-%d %H:%M} UTC  {n.text}\n  {_absolute(n.url)}"
+        for n in notifications
+    ]
+    settings_url = _absolute("/-/notifications/")
+    return "\n".join(lines) + f"\n\nChoose what you receive by email: {settings_url}\n"
+
+
+def _email(user: User, subject: str, body: str) -> None:
+    config = settings.CONFIG
+    if not config.smtp_host:
+        return
+    connection = get_connection(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=config.smtp_host,
+        port=config.smtp_port,
+        username=config.smtp_user or None,
+        password=config.smtp_password or None,
+        use_tls=config.smtp_starttls,
+        timeout=10,
+    )
+    EmailMessage(subject[:200], body, config.email_from, [user.email], connection=connection).send()
+
+
+# -- webhooks ------------------------------------------------------------------------------------
+
+
+def check_target(url: str) -> None:
+    """Refuse a webhook target that is not http(s) or that resolves to a non-public address."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise Invalid("url: a webhook is an http:// or https:// URL with a host name")
+    if settings.CONFIG.webhook_allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise Invalid(f"url: {parts.hostname} does not resolve ({exc})") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise Invalid(
+                f"url: {parts.hostname} resolves to {address}, a private, loopback or reserved"
+                " address; webhooks go to public endpoints only"
+            )
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def payload(notification: Notification) -> dict[str, Any]:
+    release = notification.release
+    return {
+        "id": notification.pk,
+        "kind": notification.kind,
+        "text": notification.text,
+        "url": _absolute(notification.url) if notification.url else None,
+        "organisation": notification.organisation.slug if notification.organisation else None,
+        "release": None
+        if release is None
+        else {
+            "vendor": release.product.vendor.slug,
+            "product": release.product.slug,
+            "version": release.version,
+        },
+        "created_at": notification.created_at.isoformat(),
+    }
+
+
+def post_webhook(hook: Webhook, notification: Notification) -> None:
+    check_target(hook.url)
+    body = json.dumps(payload(notification), sort_keys=True).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Clearroom-Webhook/1",
+        "Clearroom-Event": notification.kind,
+        SIGNATURE_HEADER: signature(hook.secret, int(time.time()), body),
+    }
+    try:
+        response = httpx.post(
+            hook.url,
+            content=body,
+            headers=headers,
+            timeout=settings.CONFIG.webhook_timeout_seconds,
+            follow_redirects=False,
+        )
+        status = f"{response.status_code}"
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        status = f"failed: {exc}"[:200]
+        raise
+    finally:
+        Webhook.objects.filter(pk=hook.pk).update(
+            last_status=status, last_delivery_at=timezone.now()
+        )
+    Delivery.objects.create(
+        notification=notification, channel="webhook", webhook=hook, state="sent"
+    )
