@@ -136,6 +136,8 @@ OBJECTS: dict[str, list[Obj]] = {
 FILLERS = {
     "attachment": "1",
     "webhook": "1",
+    "tlp": "white",
+    "fingerprint": "0" * 40,
     "leaf_hash": "ab" * 32,
     "index": "0",
     "key": "0/000",

@@ -90,6 +90,10 @@ class Config:
     runs it as its own process."""
     tlog_max_backlog: int = 10_000
     """Facts waiting for the log beyond which publishing answers 503 with Retry-After."""
+    centre_name: str = "Clearroom transparency centre"
+    """Who runs this centre, as CSAF provider metadata and emails name it."""
+    security_contact: str = "mailto:security@localhost"
+    """Where to report a vulnerability in the centre itself (security.txt ``Contact``)."""
     smtp_host: str = ""
     """The mail server notifications are sent through; empty: no email (in-app and webhooks
     only)."""

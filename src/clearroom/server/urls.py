@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", ops.health, name="health"),
     path("metrics", ops.metrics, name="metrics"),
     path("log/", include("clearroom.server.transparency.urls")),
+    path(".well-known/", include("clearroom.server.csaf.urls")),
     path("", include("clearroom.server.portal.urls")),
 ]
 

@@ -242,3 +242,94 @@ def _table(points: tuple[Point, ...], title: str) -> SafeString:
         head,
         rows,
     )
+
+
+def combined_points(histories: Iterable[list[Point]]) -> list[Point]:
+    """Several releases' histories summed per day: on each day, every release counts with its
+    latest point on or before that day (a release evaluated last week still has open findings)."""
+    series = [h for h in histories if h]
+    days = sorted({p.day for h in series for p in h})[-MAX_DAYS:]
+    combined = []
+    for day in days:
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for history in series:
+            current = next((p for p in reversed(history) if p.day <= day), None)
+            for s in SEVERITIES:
+                counts[s] += current.counts[s] if current else 0
+        combined.append(Point(day=day, counts=counts, snapshot=""))
+    return combined
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    """0 to 100 (a percentage)."""
+    note: str = ""
+
+
+BAR_HEIGHT, BAR_GAP, LABEL_W = 22, 8, 220
+
+
+def percent_bars(bars: Iterable[Bar], *, ident: str, title: str, unit: str = "%") -> Chart | None:
+    """Horizontal bars from 0 to 100, each labelled with its value, with the same numbers in a
+    table (None when there are none)."""
+    rows = tuple(bars)
+    if not rows:
+        return None
+    height = TOP + len(rows) * (BAR_HEIGHT + BAR_GAP) + 10
+    plot = WIDTH - LABEL_W - 70
+    desc = "; ".join(f"{b.label}: {b.value:.0f}{unit}" for b in rows)
+    parts = [
+        format_html(
+            '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img"'
+            ' aria-labelledby="{}-title {}-desc" class="chart">'
+            '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>',
+            WIDTH,
+            height,
+            ident,
+            ident,
+            ident,
+            title,
+            ident,
+            desc,
+        )
+    ]
+    for i, b in enumerate(rows):
+        y0 = TOP + i * (BAR_HEIGHT + BAR_GAP)
+        width = plot * max(0.0, min(b.value, 100.0)) / 100
+        parts.append(
+            format_html(
+                '<text class="axis" x="{}" y="{}" text-anchor="end">{}</text>'
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="#e5e7eb"/>'
+                '<rect x="{}" y="{}" width="{:.1f}" height="{}" fill="#1d4ed8"/>'
+                '<text class="axis" x="{:.1f}" y="{}">{:.0f}{}</text>',
+                LABEL_W - 8,
+                y0 + BAR_HEIGHT - 6,
+                b.label[:34],
+                LABEL_W,
+                y0,
+                plot,
+                BAR_HEIGHT,
+                LABEL_W,
+                y0,
+                width,
+                BAR_HEIGHT,
+                LABEL_W + plot + 6,
+                y0 + BAR_HEIGHT - 6,
+                b.value,
+                unit,
+            )
+        )
+    parts.append("</svg>")
+    table = format_html(
+        '<table class="chart-data"><caption>{}</caption><thead><tr><th scope="col">Item</th>'
+        '<th scope="col">Value</th><th scope="col">Note</th></tr></thead><tbody>{}</tbody></table>',
+        title,
+        format_html_join(
+            "",
+            '<tr><th scope="row">{}</th><td>{:.0f}{}</td><td>{}</td></tr>',
+            ((b.label, b.value, unit, b.note) for b in rows),
+        ),
+    )
+    return Chart(points=(), svg=mark_safe("".join(parts)), table=table)  # noqa: S308

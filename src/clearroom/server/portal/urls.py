@@ -12,6 +12,7 @@ from clearroom.server.portal import (
     log_views,
     notifications,
     security,
+    showcase,
     views,
 )
 
@@ -52,6 +53,7 @@ urlpatterns = [
     path("threads/<str:ref>/", collaboration.thread, name="thread"),
     path("threads/<str:ref>/messages", collaboration.thread_message, name="thread-message"),
     path("orgs/<str:org>/-/security/", security.portfolio, name="portfolio"),
+    path("orgs/<str:org>/-/showcase/", showcase.showcase, name="showcase"),
     path("orgs/<str:org>/-/audit/", audit.audit_trail, name="audit"),
     path("orgs/<str:org>/-/follow/<str:product>", security.follow, name="follow"),
     path("orgs/<str:org>/<str:product>/", views.product, name="product"),

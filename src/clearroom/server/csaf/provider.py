@@ -1,0 +1,103 @@
+"""What the CSAF provider publishes: one CSAF 2.0 VEX document per published release whose
+vendor published a VEX document (OpenVEX, CSAF or CycloneDX, converted), under the TLP:WHITE
+directory (TLP 2.0's TLP:CLEAR; CSAF 2.0 still names it WHITE, and requirement 13 names the
+folder after the label), with index.txt, changes.csv, SHA-256/512 files and OpenPGP signatures,
+all listed in provider-metadata.json (CSAF 2.0 section 7)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+
+from clearroom.server.catalog.models import Confidentiality, Document, Release
+from clearroom.server.services import blob_store
+from clearroom.vulns.vex import VexError, load_vex
+from clearroom.vulns.vex.csaf import dump
+
+TLP_FOLDER = "white"
+MAX_DOCUMENTS = 10_000
+
+
+@dataclass(frozen=True)
+class Advisory:
+    path: str
+    """Relative to the TLP folder: ``<year>/<filename>.json``."""
+    body: bytes
+    current_release_date: str
+    release: Release
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+
+def filename(tracking_id: str) -> str:
+    """CSAF 2.0 section 5.1: lower case, anything but ``+ - a-z 0-9`` becomes ``_``."""
+    return re.sub(r"[^+\-a-z0-9]+", "_", tracking_id.lower()) + ".json"
+
+
+def _time(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _advisory(release: Release, vex: list[Document]) -> Advisory | None:
+    p = release.product
+    statements: list[Any] = []
+    newest = release.published_at
+    for document in vex:
+        with blob_store().open_reader(document.sha256) as reader:
+            data = b"".join(reader)
+        try:
+            parsed = load_vex(data)
+        except VexError:
+            continue  # the release page says the VEX could not be read
+        statements.extend(parsed.statements)
+        newest = max(filter(None, [newest, parsed.last_updated, parsed.timestamp]))
+    if not statements or release.published_at is None or newest is None:
+        return None
+    from clearroom.vulns.vex import VexDocument, VexFormat
+
+    tracking_id = f"clearroom-{p.vendor.slug}-{p.slug}-{release.version}-vex"
+    merged = VexDocument(
+        id=tracking_id,
+        author=p.vendor.name,
+        version="1",
+        timestamp=release.published_at,
+        last_updated=newest,
+        statements=tuple(statements),
+        format=VexFormat.CSAF,
+    )
+    namespace = p.vendor.website or settings.CONFIG.base_url
+    csaf = dump(merged, namespace=namespace)
+    csaf["document"]["title"] = f"VEX for {p.vendor.name} {p.name} {release.version}"
+    csaf["document"]["distribution"] = {
+        "tlp": {"label": "WHITE", "url": "https://www.first.org/tlp/"}
+    }
+    csaf["document"]["lang"] = "en"
+    body = json.dumps(csaf, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+    year = release.published_at.year
+    return Advisory(f"{year}/{filename(tracking_id)}", body, _time(newest), release)
+
+
+def advisories() -> list[Advisory]:
+    """Every published release's advisory, newest change first."""
+    public_vex = Document.objects.filter(
+        kind=Document.Kind.VEX,
+        confidentiality=Confidentiality.PUBLIC,
+        release__state=Release.State.PUBLISHED,
+    ).select_related("release__product__vendor")
+    by_release: dict[int, tuple[Release, list[Document]]] = {}
+    for document in public_vex.order_by("release_id", "name")[:MAX_DOCUMENTS]:
+        by_release.setdefault(document.release_id, (document.release, []))[1].append(document)
+    made = [a for r, docs in by_release.values() if (a := _advisory(r, docs)) is not None]
+    return sorted(made, key=lambda a: (a.current_release_date, a.path), reverse=True)
+
+
+def find(path: str) -> Advisory | None:
+    return next((a for a in advisories() if a.path == path), None)
