@@ -137,6 +137,7 @@ FILLERS = {
     "attachment": "1",
     "webhook": "1",
     "tlp": "white",
+    "secret": "not-an-invitation",
     "fingerprint": "0" * 40,
     "leaf_hash": "ab" * 32,
     "index": "0",
@@ -329,8 +330,9 @@ def _send(client: Client, method: str, url: str, token: str | None):
     return response
 
 
-PUBLIC_WRITES = {"login/", "logout/"}
-"""Routes that change something and may be used by anyone: signing in and out."""
+PUBLIC_WRITES = {"login/", "login/second-factor", "logout/", "invitations/<str:secret>/"}
+"""Routes that change something and may be used by anyone: signing in and out, and accepting
+an invitation (its secret link is the credential)."""
 
 
 def test_every_route_declares_its_permission():

@@ -94,6 +94,13 @@ class Config:
     """Who runs this centre, as CSAF provider metadata and emails name it."""
     security_contact: str = "mailto:security@localhost"
     """Where to report a vulnerability in the centre itself (security.txt ``Contact``)."""
+    signin_max_failures: int = 5
+    """Refused sign-ins of one account (or 4x that from one address) within
+    ``signin_lockout_minutes`` after which signing in is refused until the window passes."""
+    signin_lockout_minutes: int = 15
+    require_second_factor: bool = False
+    """Vendor owners and maintainers, and evaluators, must confirm an authenticator app (TOTP)
+    before they can do anything else once signed in."""
     smtp_host: str = ""
     """The mail server notifications are sent through; empty: no email (in-app and webhooks
     only)."""

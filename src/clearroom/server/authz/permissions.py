@@ -18,6 +18,7 @@ class Permission(StrEnum):
     PUBLIC_READ = "public:material:read"
     INBOX_READ = "account:inbox:read"
     INBOX_MANAGE = "account:notification:manage"
+    ACCOUNT_MANAGE = "account:security:manage"
     CENTRE_ORGANISATION_CREATE = "centre:organisation:create"
     ORG_MEMBER_MANAGE = "org:member:manage"
     ORG_TOKEN_CREATE = "org:token:create"  # noqa: S105 (a permission name, not a secret)
@@ -64,6 +65,9 @@ RULES: dict[Permission, Rule] = {
     Permission.INBOX_READ: Rule("signed_in", "Read one's own notifications."),
     Permission.INBOX_MANAGE: Rule(
         "signed_in", "Choose which notifications one receives by email, and how often."
+    ),
+    Permission.ACCOUNT_MANAGE: Rule(
+        "signed_in", "Set up or remove one's own second factor (an authenticator app)."
     ),
     Permission.CENTRE_ORGANISATION_CREATE: Rule(
         "operator", "Admit a new organisation to the centre."
@@ -214,4 +218,5 @@ def grantable(role: str, kind: str) -> frozenset[Permission]:
         Permission.PUBLIC_READ,
         Permission.INBOX_READ,
         Permission.INBOX_MANAGE,
+        Permission.ACCOUNT_MANAGE,
     }

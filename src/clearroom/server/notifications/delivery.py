@@ -126,9 +126,14 @@ def _body(notifications: list[Notification]) -> str:
 
 
 def _email(user: User, subject: str, body: str) -> None:
+    send_email(user.email, subject, body)
+
+
+def send_email(address: str, subject: str, body: str) -> bool:
+    """Send one plain-text email through the configured server; False when none is set."""
     config = settings.CONFIG
     if not config.smtp_host:
-        return
+        return False
     connection = get_connection(
         "django.core.mail.backends.smtp.EmailBackend",
         host=config.smtp_host,
@@ -138,7 +143,8 @@ def _email(user: User, subject: str, body: str) -> None:
         use_tls=config.smtp_starttls,
         timeout=10,
     )
-    EmailMessage(subject[:200], body, config.email_from, [user.email], connection=connection).send()
+    EmailMessage(subject[:200], body, config.email_from, [address], connection=connection).send()
+    return True
 
 
 # -- webhooks ------------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ from django.urls import path
 from clearroom.server.authz.permissions import Permission
 from clearroom.server.authz.routes import allow
 from clearroom.server.portal import (
+    account,
     audit,
     collaboration,
+    invitations,
     log_views,
     notifications,
     security,
@@ -21,15 +23,12 @@ public = allow(Permission.PUBLIC_READ)
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "login/",
-        public(
-            auth_views.LoginView.as_view(
-                template_name="portal/login.html", redirect_authenticated_user=True
-            )
-        ),
-        name="login",
-    ),
+    path("login/", public(account.SignInView.as_view()), name="login"),
+    path("login/second-factor", account.second_factor, name="second-factor"),
+    path("-/account/", account.account, name="account"),
+    path("invitations/<str:secret>/", invitations.invitation, name="invitation"),
+    path("orgs/<str:org>/-/invitations/", invitations.invite, name="invite"),
+    path("-/account/act", account.account_action, name="account-act"),
     path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("help/", views.help_page, name="help"),
     path("log/", log_views.log_page, name="log"),

@@ -100,6 +100,8 @@ def _organisation_page(
         "role": role,
         "may_read_audit": decide(actor, Permission.ORG_AUDIT_READ, organisation).allowed,
         "may_manage_webhooks": decide(actor, Permission.ORG_WEBHOOK_MANAGE, organisation).allowed,
+        "may_invite": decide(actor, Permission.ORG_MEMBER_MANAGE, organisation).allowed,
+        "roles": Membership.Role.choices,
         "notification_kinds": Notification.Kind.choices,
         "api_url": reverse("api:organisation", kwargs={"org": organisation.slug}),
         **signatures.organisation_context(organisation),
