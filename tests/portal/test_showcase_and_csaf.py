@@ -125,3 +125,15 @@ def test_the_showcase_draws_the_vendors_posture(world: World):
     (release,) = numbers["releases"]
     assert release["version"] == "2.4.1" and release["supported"] is True
     assert release["support_until"] == "2030-12-31" and numbers["evaluations_passed"] == 0
+
+
+def test_percent_bars_draw_and_tabulate_the_same_numbers():
+    from clearroom.server.portal.charts import Bar, percent_bars
+
+    chart = percent_bars(
+        [Bar("Router 1.0", 87.4), Bar("<b>Cam</b> 2.0", 120)], ident="q", title="Quality"
+    )
+    assert 'role="img"' in chart.svg and "Router 1.0: 87%" in chart.svg
+    assert "<b>" not in chart.svg and "&lt;b&gt;Cam" in chart.svg  # labels are escaped
+    assert "<td>87%</td>" in chart.table and "<td>120%</td>" in chart.table
+    assert percent_bars([], ident="q", title="none") is None

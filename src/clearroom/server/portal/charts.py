@@ -302,8 +302,8 @@ def percent_bars(bars: Iterable[Bar], *, ident: str, title: str, unit: str = "%"
             format_html(
                 '<text class="axis" x="{}" y="{}" text-anchor="end">{}</text>'
                 '<rect x="{}" y="{}" width="{}" height="{}" fill="#e5e7eb"/>'
-                '<rect x="{}" y="{}" width="{:.1f}" height="{}" fill="#1d4ed8"/>'
-                '<text class="axis" x="{:.1f}" y="{}">{:.0f}{}</text>',
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="#1d4ed8"/>'
+                '<text class="axis" x="{}" y="{}">{}{}</text>',
                 LABEL_W - 8,
                 y0 + BAR_HEIGHT - 6,
                 b.label[:34],
@@ -313,11 +313,11 @@ def percent_bars(bars: Iterable[Bar], *, ident: str, title: str, unit: str = "%"
                 BAR_HEIGHT,
                 LABEL_W,
                 y0,
-                width,
+                f"{width:.1f}",
                 BAR_HEIGHT,
                 LABEL_W + plot + 6,
                 y0 + BAR_HEIGHT - 6,
-                b.value,
+                f"{b.value:.0f}",
                 unit,
             )
         )
@@ -328,8 +328,8 @@ def percent_bars(bars: Iterable[Bar], *, ident: str, title: str, unit: str = "%"
         title,
         format_html_join(
             "",
-            '<tr><th scope="row">{}</th><td>{:.0f}{}</td><td>{}</td></tr>',
-            ((b.label, b.value, unit, b.note) for b in rows),
+            '<tr><th scope="row">{}</th><td>{}{}</td><td>{}</td></tr>',
+            ((b.label, f"{b.value:.0f}", unit, b.note) for b in rows),
         ),
     )
     return Chart(points=(), svg=mark_safe("".join(parts)), table=table)  # noqa: S308
