@@ -29,7 +29,7 @@ from clearroom.server.authz import (
     visible_files,
     visible_releases,
 )
-from clearroom.server.authz.permissions import RULES, grantable
+from clearroom.server.authz.permissions import KIND_PERMISSIONS, RULES, grantable
 from clearroom.server.authz.routes import allow, authorized
 from clearroom.server.authz.rules import decide
 from clearroom.server.catalog import services
@@ -362,8 +362,13 @@ def help_page(request: HttpRequest) -> HttpResponse:
         (role, sorted(perms & set(Permission), key=list(Permission).index))
         for role, perms in ROLE_PERMISSIONS.items()
     ]
+    kinds = [
+        (kind, sorted(perms - {Permission.PUBLIC_READ}, key=list(Permission).index))
+        for kind, perms in KIND_PERMISSIONS.items()
+    ]
     context = {
         "roles": roles,
+        "kinds": kinds,
         "permissions": [(p.value, rule.summary) for p, rule in RULES.items()],
         "default_lifetime": DEFAULT_LIFETIME.days,
         "max_lifetime": MAX_LIFETIME.days,
