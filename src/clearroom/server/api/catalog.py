@@ -19,7 +19,7 @@ from clearroom.server.api.schemas import (
     ReleaseOut,
     WithdrawIn,
 )
-from clearroom.server.api.serializers import product_out, release_out
+from clearroom.server.api.serializers import RELEASE_PREFETCH, product_out, release_out
 from clearroom.server.authz import Permission, visible_releases
 from clearroom.server.authz.routes import Allow
 from clearroom.server.catalog import services
@@ -108,7 +108,12 @@ def get_product(request: HttpRequest, org: str, product: str) -> Any:
 )
 def list_releases(request: HttpRequest, org: str, product: str) -> Any:
     actor, found = request.auth.actor, request.auth.resource.product
-    releases = visible_releases(actor).filter(product=found).select_related("product__vendor")
+    releases = (
+        visible_releases(actor)
+        .filter(product=found)
+        .select_related("product__vendor")
+        .prefetch_related(*RELEASE_PREFETCH)
+    )
     return [release_out(r, actor) for r in releases]
 
 

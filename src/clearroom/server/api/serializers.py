@@ -6,10 +6,11 @@ import base64
 import json
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 
-from clearroom.server.authz import Actor, visible_files
-from clearroom.server.catalog.models import Artifact, Document, Product, Release, StoredFile
+from clearroom.server.authz import Actor
+from clearroom.server.catalog.models import Artifact, Product, Release, StoredFile
 from clearroom.server.transparency.models import LogEntry
 from clearroom.tlog.receipt import Receipt
 
@@ -76,13 +77,23 @@ def file_out(stored: StoredFile) -> dict[str, Any]:
     }
 
 
+RELEASE_PREFETCH = ("artifacts__log_entries", "documents__log_entries", "log_entries")
+"""What :func:`release_out` reads of a release: prefetch it for a list of releases."""
+
+
 def release_out(release: Release, actor: Actor) -> dict[str, Any]:
-    files = {
-        model: visible_files(actor, model.objects.filter(release=release))
-        .select_related("release__product__vendor")
-        .prefetch_related("log_entries")
-        for model in (Artifact, Document)
-    }
+    """The release as the API shows it to ``actor``: confidential files only where the actor
+    may read them (the release itself is already known to be visible)."""
+    prefetch_related_objects([release], *RELEASE_PREFETCH)
+    readable = actor.may_read_confidential(release.product, release)
+
+    def shown(files: Any) -> list[dict[str, Any]]:
+        listed = sorted(files.all(), key=lambda f: f.name)
+        return [file_out(f) for f in listed if readable or not f.is_confidential]
+
+    facts = [
+        r for r in release.log_entries.all() if r.artifact_id is None and r.document_id is None
+    ]
     return {
         "vendor": release.product.vendor.slug,
         "product": release.product.slug,
@@ -95,10 +106,7 @@ def release_out(release: Release, actor: Actor) -> dict[str, Any]:
         "withdrawn_at": release.withdrawn_at,
         "withdrawn_reason": release.withdrawn_reason,
         "url": release_path(release),
-        "artifacts": [file_out(f) for f in files[Artifact]],
-        "documents": [file_out(f) for f in files[Document]],
-        "log": [
-            log_ref(r)
-            for r in release.log_entries.filter(artifact=None, document=None).order_by("id")
-        ],
+        "artifacts": shown(release.artifacts),  # type: ignore[attr-defined]
+        "documents": shown(release.documents),  # type: ignore[attr-defined]
+        "log": [log_ref(r) for r in sorted(facts, key=lambda r: r.pk)],
     }
