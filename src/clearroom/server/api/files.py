@@ -16,7 +16,7 @@ from ninja import Router, Status
 from clearroom.blobs import BlobCorrupted
 from clearroom.server.api.schemas import FileOut, Problem
 from clearroom.server.api.serializers import file_out
-from clearroom.server.authz import Permission, visible_files
+from clearroom.server.authz import Permission, release_files, visible_files
 from clearroom.server.authz.routes import Allow
 from clearroom.server.catalog import services
 from clearroom.server.catalog.uploads import (
@@ -85,7 +85,7 @@ def _register(collection: str) -> None:
     def list_files(request: HttpRequest, org: str, product: str, version: str) -> Any:
         actor, release = request.auth.actor, request.auth.resource.release
         model = services.file_model(collection)
-        files = visible_files(actor, model.objects.filter(release=release))
+        files = release_files(actor, release, model)
         return [file_out(f) for f in files.select_related("release__product__vendor")]
 
     @router.put(

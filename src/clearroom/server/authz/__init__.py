@@ -5,6 +5,7 @@ from clearroom.server.authz.rules import (
     Actor,
     active_grant_q,
     may_read_file,
+    release_files,
     visible_files,
     visible_releases,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "Permission",
     "active_grant_q",
     "may_read_file",
+    "release_files",
     "visible_files",
     "visible_releases",
 ]

@@ -43,7 +43,9 @@ def _back_to(name: str) -> Any:
 
 def release_context(actor: Actor, release: Release) -> dict[str, Any]:
     """The release page's collaboration section: what the actor's organisations have going on
-    with this release, and the forms they may use."""
+    with this release, and the forms they may use (nothing for a visitor who is not signed in)."""
+    if not actor.is_authenticated:
+        return {}
     product = release.product
     published = release.state == Release.State.PUBLISHED
     vendor = product.vendor

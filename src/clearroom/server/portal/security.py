@@ -24,9 +24,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from clearroom.server.accounts.models import Organisation
-from clearroom.server.authz import Actor, Permission, visible_releases
+from clearroom.server.authz import Actor, Permission, release_files, visible_releases
 from clearroom.server.authz.routes import allow, authorized
-from clearroom.server.catalog.models import Product, Release
+from clearroom.server.catalog.models import Document, Product, Release
 from clearroom.server.notifications.models import Notification
 from clearroom.server.portal import charts
 from clearroom.server.portal.errors import portal_view
@@ -66,8 +66,9 @@ OSV_URL = "https://osv.dev/vulnerability/"
 
 def _release_sboms(actor: Actor, release: Release) -> list[ReleaseSbom]:
     """The release's parsed SBOMs ``actor`` may read."""
+    documents = release_files(actor, release, Document)
     return list(
-        readable_sboms(actor, Release.objects.filter(pk=release.pk))
+        ReleaseSbom.objects.filter(document__in=documents)
         .select_related("document")
         .order_by("document__name")
     )

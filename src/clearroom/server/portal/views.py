@@ -26,7 +26,7 @@ from clearroom.server.authz import (
     ROLE_PERMISSIONS,
     Actor,
     Permission,
-    visible_files,
+    release_files,
     visible_releases,
 )
 from clearroom.server.authz.permissions import KIND_PERMISSIONS, RULES, grantable
@@ -197,9 +197,7 @@ def _files(actor: Actor, release: Release, model: type[Artifact] | type[Document
     """The files ``actor`` may see, each with its download URL and its fact in the log
     (``log_entry``: None for a draft's file; its ``index`` is None until it is sequenced)."""
     files = list(
-        visible_files(actor, model.objects.filter(release=release))
-        .prefetch_related("log_entries")
-        .order_by("name")
+        release_files(actor, release, model).prefetch_related("log_entries").order_by("name")
     )
     singular = "artifact" if model is Artifact else "document"
     p = release.product
