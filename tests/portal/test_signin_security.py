@@ -4,6 +4,7 @@ replay refused, the operator's rule that some roles must have one, and invitatio
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import time
 
@@ -128,3 +129,26 @@ def test_an_owner_invites_and_the_link_works_once(world, db):
     viewer = world.client("viewer")
     refused = viewer.post("/orgs/acme/-/invitations/", {"email": "x@acme.test", "role": "owner"})
     assert refused.status_code == 403
+
+
+def test_bad_passkey_answers_are_refused(mia):
+    client = Client()
+    _sign_in(client, "mia")
+    no_ceremony = client.post(
+        "/-/account/passkeys/register", '{"credential": {"id": "x"}}', "application/json"
+    )
+    assert no_ceremony.status_code == 422 and "no ceremony" in no_ceremony.json()["detail"]
+    options = client.post("/-/account/passkeys/options").json()
+    assert options["rp"]["id"] and options["user"]["name"] == "mia"
+    forged = {"credential": {"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {}}}
+    refused = client.post("/-/account/passkeys/register", json.dumps(forged), "application/json")
+    assert refused.status_code == 422 and "does not check out" in refused.json()["detail"]
+    assert (
+        client.post("/-/account/passkeys/register", "not json", "application/json").status_code
+        == 422
+    )
+    assert not mia.passkeys.exists()
+    anonymous = Client()
+    assert (
+        anonymous.post("/login/second-factor/passkey", "{}", "application/json").status_code == 400
+    )

@@ -136,6 +136,7 @@ OBJECTS: dict[str, list[Obj]] = {
 FILLERS = {
     "attachment": "1",
     "webhook": "1",
+    "passkey": "1",
     "tlp": "white",
     "secret": "not-an-invitation",
     "fingerprint": "0" * 40,
@@ -330,7 +331,14 @@ def _send(client: Client, method: str, url: str, token: str | None):
     return response
 
 
-PUBLIC_WRITES = {"login/", "login/second-factor", "logout/", "invitations/<str:secret>/"}
+PUBLIC_WRITES = {
+    "login/",
+    "login/second-factor",
+    "login/second-factor/passkey-options",
+    "login/second-factor/passkey",
+    "logout/",
+    "invitations/<str:secret>/",
+}
 """Routes that change something and may be used by anyone: signing in and out, and accepting
 an invitation (its secret link is the credential)."""
 

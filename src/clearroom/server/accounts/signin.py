@@ -1,6 +1,7 @@
 """Signing in: passwords (Argon2id), a lockout against guessing, and a second factor (an
-authenticator app, RFC 6238 TOTP) - asked for when a person has one, and required of vendor
-owners and maintainers and of evaluators when the operator sets ``require_second_factor``.
+authenticator app, RFC 6238 TOTP, or a passkey, :mod:`.passkeys`) - asked for when a person has
+one, and required of vendor owners and maintainers and of evaluators when the operator sets
+``require_second_factor``.
 
 Lockout: ``signin_max_failures`` refused attempts on one account, or four times as many from
 one address, within ``signin_lockout_minutes`` refuse further attempts until the window passes.
@@ -95,11 +96,16 @@ def device(user: User) -> TotpDevice | None:
     return TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
 
 
+def has_second_factor(user: User) -> bool:
+    """An authenticator app or at least one passkey."""
+    return device(user) is not None or user.passkeys.exists()
+
+
 def complete(request: HttpRequest, user: User) -> None:
     """Sign the person in (the password and, if any, the second factor checked)."""
     FailedSignIn.objects.filter(username__iexact=user.get_username()).delete()
     login(request, user)
-    if needs_second_factor(user) and device(user) is None:
+    if needs_second_factor(user) and not has_second_factor(user):
         request.session[MUST_ENROLL] = True
     audit.record(
         Actor(user),

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import json
+
 import segno
 from django.contrib import messages
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clearroom.server.accounts import signin
-from clearroom.server.accounts.models import TotpDevice, User
+from clearroom.server.accounts import passkeys, signin
+from clearroom.server.accounts.models import Passkey, TotpDevice, User
 from clearroom.server.authz import Permission
 from clearroom.server.authz.routes import allow, authorized
 from clearroom.server.errors import Invalid
 from clearroom.server.portal.errors import portal_view
 
 NEXT = "clearroom_next"
+
+
+def _account_url(**_: object) -> str:
+    return "/-/account/"
 
 
 class SignInView(LoginView):
@@ -28,7 +34,7 @@ class SignInView(LoginView):
 
     def form_valid(self, form: signin.SignInForm) -> HttpResponse:
         user = form.get_user()
-        if signin.device(user) is not None:
+        if signin.has_second_factor(user):
             self.request.session[signin.PENDING] = user.pk
             self.request.session[NEXT] = self.get_success_url()
             return redirect("portal:second-factor")
@@ -57,13 +63,107 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         else:
             signin.refused(request, username, "second factor")
             error = "That code is not right (or was used already); try the next one."
-    return render(
-        request, "portal/second_factor.html", {"error": error}, status=422 if error else 200
-    )
+    context = {
+        "error": error,
+        "has_code": signin.device(pending) is not None,
+        "has_passkey": pending.passkeys.exists(),
+    }
+    return render(request, "portal/second_factor.html", context, status=422 if error else 200)
 
 
-def _account_url(**_: object) -> str:
-    return "/-/account/"
+CHALLENGE = "clearroom_passkey_challenge"
+
+
+def _remember(request: HttpRequest, options: str, challenge: bytes) -> HttpResponse:
+    request.session[CHALLENGE] = challenge.hex()
+    return HttpResponse(options, content_type="application/json")
+
+
+def _challenge(request: HttpRequest) -> bytes:
+    stored = request.session.pop(CHALLENGE, None)
+    if not stored:
+        raise Invalid("passkey: no ceremony in progress; start again")
+    return bytes.fromhex(stored)
+
+
+@require_POST
+@allow(Permission.PUBLIC_READ)
+def passkey_sign_in_options(request: HttpRequest) -> HttpResponse:
+    pending = User.objects.filter(pk=request.session.get(signin.PENDING)).first()
+    if pending is None or not pending.passkeys.exists():
+        return JsonResponse({"detail": "sign in with your password first"}, status=400)
+    return _remember(request, *passkeys.authentication_options(pending))
+
+
+@require_POST
+@allow(Permission.PUBLIC_READ)
+def passkey_sign_in(request: HttpRequest) -> HttpResponse:
+    pending = User.objects.filter(pk=request.session.get(signin.PENDING)).first()
+    if pending is None:
+        return JsonResponse({"detail": "sign in with your password first"}, status=400)
+    username = pending.get_username()
+    if signin.locked(username, signin._ip(request)):
+        return JsonResponse({"detail": signin.lockout_message()}, status=429)
+    try:
+        challenge = _challenge(request)
+    except Invalid as exc:
+        return JsonResponse({"detail": exc.detail}, status=400)
+    if not passkeys.authenticate(pending, request.body.decode(errors="replace"), challenge):
+        signin.refused(request, username, "passkey")
+        return JsonResponse({"detail": "that passkey was not accepted"}, status=422)
+    target = request.session.pop(NEXT, "/")
+    request.session.pop(signin.PENDING, None)
+    signin.complete(request, pending)
+    safe = url_has_allowed_host_and_scheme(target, {request.get_host()})
+    return JsonResponse({"next": target if safe else "/"})
+
+
+@require_POST
+@portal_view(back=_account_url)
+@allow(Permission.ACCOUNT_MANAGE)
+def passkey_options(request: HttpRequest) -> HttpResponse:
+    user = authorized(request).actor.user
+    return _remember(request, *passkeys.registration_options(user))  # type: ignore[arg-type]
+
+
+@require_POST
+@portal_view(back=_account_url)
+@allow(Permission.ACCOUNT_MANAGE)
+def passkey_register(request: HttpRequest) -> HttpResponse:
+    user = authorized(request).actor.user
+    try:
+        body = json.loads(request.body)
+        made = passkeys.register(
+            user,  # type: ignore[arg-type]
+            json.dumps(body.get("credential")),
+            _challenge(request),
+            str(body.get("name", "")),
+        )
+    except (ValueError, AttributeError):
+        return JsonResponse({"detail": "send {credential, name} as JSON"}, status=422)
+    except Invalid as exc:
+        return JsonResponse({"detail": exc.detail}, status=422)
+    request.session.pop(signin.MUST_ENROLL, None)
+    return JsonResponse({"name": made.name}, status=201)
+
+
+@require_POST
+@portal_view(back=_account_url)
+@allow(Permission.ACCOUNT_MANAGE)
+def passkey_remove(request: HttpRequest, passkey: int) -> HttpResponse:
+    user = authorized(request).actor.user
+    owned = Passkey.objects.filter(user=user, pk=passkey)
+    if not owned.exists():
+        raise Invalid("no such passkey of yours")
+    if (
+        signin.needs_second_factor(user)
+        and signin.device(user) is None
+        and user.passkeys.count() == 1
+    ):  # type: ignore[union-attr,arg-type]
+        raise Invalid("your roles require a second factor; add another before removing this one")
+    owned.delete()
+    messages.success(request, "The passkey is removed.")
+    return redirect("portal:account")
 
 
 @require_GET
@@ -74,6 +174,7 @@ def account(request: HttpRequest) -> HttpResponse:
     pending = TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
     context = {
         "device": signin.device(user),  # type: ignore[arg-type]
+        "passkeys": Passkey.objects.filter(user=user),
         "pending": pending,
         "required": signin.needs_second_factor(user),  # type: ignore[arg-type]
         "must_enroll": request.session.get(signin.MUST_ENROLL, False),
@@ -108,7 +209,7 @@ def account_action(request: HttpRequest) -> HttpResponse:
         found = signin.device(user)  # type: ignore[arg-type]
         if found is None or not signin.check_code(found, code):
             raise Invalid("code: removing the second factor needs a current code from it")
-        if signin.needs_second_factor(user):  # type: ignore[arg-type]
+        if signin.needs_second_factor(user) and not user.passkeys.exists():  # type: ignore[arg-type,union-attr]
             raise Invalid("your roles require a second factor; set up another one first")
         found.delete()
         messages.success(request, "The second factor is removed.")
@@ -134,8 +235,6 @@ class SecondFactorRequired:
             and not request.path.startswith(self.OPEN)
         ):
             if request.path.startswith("/api/"):
-                from django.http import JsonResponse
-
                 return JsonResponse(
                     {"detail": "set up a second factor first, at /-/account/", "status": 403},
                     status=403,
