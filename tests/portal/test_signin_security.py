@@ -152,3 +152,11 @@ def test_bad_passkey_answers_are_refused(mia):
     assert (
         anonymous.post("/login/second-factor/passkey", "{}", "application/json").status_code == 400
     )
+
+
+def test_the_admin_site_signs_in_through_the_portal(db):
+    response = Client().get("/admin/login/?next=/admin/catalog/release/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/admin/catalog/release/"
+    offsite = Client().get("/admin/login/?next=https://evil.example/")
+    assert offsite["Location"] == "/login/?next=/admin/"

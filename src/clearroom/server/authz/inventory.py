@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from clearroom.server.authz.routes import Declaration, declaration_of
 
 EXEMPT: dict[str, str] = {
+    "admin/login/": "only sends the admin's sign-in to the portal's (lockout, second factor)",
     "admin/": "Django's admin site: centre staff only, checked by Django's own staff login",
     "api/": "the API's root: answers 404 and names nothing",
 }
