@@ -139,6 +139,9 @@ def _env(data_dir: Path) -> dict[str, str]:
         "CLEARROOM_DATABASE_URL": _database_url(),
         "CLEARROOM_DATA_DIR": str(data_dir),
         "CLEARROOM_LOG_LEVEL": "WARNING",
+        # the seeded audit records were never sealed; an embedded log writer would spend the
+        # run sealing a million of them (a live centre seals as it goes)
+        "CLEARROOM_TLOG_EMBEDDED": "false",
         "DJANGO_SETTINGS_MODULE": "clearroom.server.settings",
     }
 
