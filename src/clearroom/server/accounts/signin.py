@@ -27,6 +27,7 @@ from django.utils import timezone
 from clearroom.server.accounts.models import FailedSignIn, Membership, TotpDevice, User
 from clearroom.server.audit import services as audit
 from clearroom.server.authz import Actor
+from clearroom.server.authz.request import client_ip
 
 PENDING = "clearroom_second_factor_user"
 MUST_ENROLL = "clearroom_must_enroll"
@@ -34,7 +35,8 @@ ISSUER = "Clearroom"
 
 
 def _ip(request: HttpRequest | None) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None if request is not None else None
+    """The client's address (Django's sign-in form may have no request)."""
+    return client_ip(request) if request is not None else None
 
 
 def locked(username: str, ip: str | None) -> bool:

@@ -12,7 +12,8 @@ from ninja import Field, Router, Schema, Status
 from clearroom.server.api.schemas import Problem
 from clearroom.server.audit import services as audit
 from clearroom.server.authz import Permission
-from clearroom.server.authz.routes import Allow, client_ip
+from clearroom.server.authz.request import client_ip
+from clearroom.server.authz.routes import Allow
 from clearroom.server.collaboration import access, discussions, evaluations
 from clearroom.server.collaboration.models import (
     Attachment,

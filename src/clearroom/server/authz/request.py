@@ -42,3 +42,9 @@ def api_actor_for(request: HttpRequest) -> Actor:
             " only read. Create a token on your organisation's page in the portal."
         )
     return actor
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """Where the request came from, for the audit trail and the sign-in lockout (behind a
+    proxy, configure it to set ``REMOTE_ADDR``)."""
+    return request.META.get("REMOTE_ADDR") or None

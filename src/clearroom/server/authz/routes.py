@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.http import HttpRequest, HttpResponse
 
 from clearroom.server.authz.permissions import RULES, Permission
-from clearroom.server.authz.request import actor_for, api_actor_for
+from clearroom.server.authz.request import actor_for, api_actor_for, client_ip
 from clearroom.server.authz.rules import Actor, decide
 from clearroom.server.errors import Forbidden, NotFound, Unauthenticated
 
@@ -161,12 +161,6 @@ def authorize(
             raise Unauthenticated(decision.reason)
         raise Forbidden(decision.reason)
     return Authorized(resource, actor)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """Where the request came from, for the audit trail (behind a proxy, configure it to set
-    ``REMOTE_ADDR``)."""
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class Allow:

@@ -68,7 +68,7 @@ def deliver(notification: Notification) -> dict[str, int]:
             )
             counts["digest"] += 1
             continue
-        _email(user, f"[Clearroom] {notification.text}", _body([notification]))
+        send_email(user.email, f"[Clearroom] {notification.text}", _body([notification]))
         Delivery.objects.create(notification=notification, channel="email", user=user, state="sent")
         counts["emails"] += 1
     failures = []
@@ -96,7 +96,7 @@ def send_digest(user: User) -> int:
     if not rows or not user.email:
         return 0
     subject = f"[Clearroom] {len(rows)} notification{'s' if len(rows) != 1 else ''} today"
-    _email(user, subject, _body([d.notification for d in rows]))
+    send_email(user.email, subject, _body([d.notification for d in rows]))
     Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(state="sent", at=timezone.now())
     return len(rows)
 
@@ -123,10 +123,6 @@ def _body(notifications: list[Notification]) -> str:
     ]
     settings_url = _absolute("/-/notifications/")
     return "\n".join(lines) + f"\n\nChoose what you receive by email: {settings_url}\n"
-
-
-def _email(user: User, subject: str, body: str) -> None:
-    send_email(user.email, subject, body)
 
 
 def send_email(address: str, subject: str, body: str) -> bool:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clearroom.server.accounts import passkeys, signin
 from clearroom.server.accounts.models import Passkey, TotpDevice, User
 from clearroom.server.authz import Permission
+from clearroom.server.authz.request import client_ip
 from clearroom.server.authz.routes import allow, authorized
 from clearroom.server.errors import Invalid
 from clearroom.server.portal.errors import portal_view
@@ -52,7 +53,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         username = pending.get_username()
         found = signin.device(pending)
-        if signin.locked(username, signin._ip(request)):
+        if signin.locked(username, client_ip(request)):
             error = signin.lockout_message()
         elif found is not None and signin.check_code(found, request.POST.get("code", "")):
             target = request.session.pop(NEXT, "/")
@@ -102,7 +103,7 @@ def passkey_sign_in(request: HttpRequest) -> HttpResponse:
     if pending is None:
         return JsonResponse({"detail": "sign in with your password first"}, status=400)
     username = pending.get_username()
-    if signin.locked(username, signin._ip(request)):
+    if signin.locked(username, client_ip(request)):
         return JsonResponse({"detail": signin.lockout_message()}, status=429)
     try:
         challenge = _challenge(request)

@@ -15,14 +15,11 @@ from clearroom.server.authz import Permission
 from clearroom.server.authz.routes import allow, authorized
 from clearroom.server.notifications.delivery import send_email
 from clearroom.server.portal.errors import portal_view
-
-
-def _organisation_url(org: str, **_: object) -> str:
-    return reverse("portal:organisation", args=[org])
+from clearroom.server.portal.views import organisation_url
 
 
 @require_POST
-@portal_view(back=_organisation_url)
+@portal_view(back=organisation_url)
 @allow(Permission.ORG_MEMBER_MANAGE, "organisation")
 def invite(request: HttpRequest, org: str) -> HttpResponse:
     auth = authorized(request)

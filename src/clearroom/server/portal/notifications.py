@@ -14,6 +14,7 @@ from clearroom.server.notifications import services
 from clearroom.server.notifications.models import Notification, Preference
 from clearroom.server.notifications.services import inbox
 from clearroom.server.portal.errors import portal_view
+from clearroom.server.portal.views import organisation_url
 
 NOTIFICATIONS_SHOWN = 50
 
@@ -47,12 +48,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return redirect("portal:notifications")
 
 
-def _organisation_url(org: str, **_: object) -> str:
-    return f"/orgs/{org}/"
-
-
 @require_POST
-@portal_view(back=_organisation_url)
+@portal_view(back=organisation_url)
 @allow(Permission.ORG_WEBHOOK_MANAGE, "organisation")
 def add_webhook(request: HttpRequest, org: str) -> HttpResponse:
     auth = authorized(request)
@@ -72,7 +69,7 @@ def add_webhook(request: HttpRequest, org: str) -> HttpResponse:
 
 
 @require_POST
-@portal_view(back=_organisation_url)
+@portal_view(back=organisation_url)
 @allow(Permission.ORG_WEBHOOK_MANAGE, "organisation")
 def remove_webhook(request: HttpRequest, org: str, webhook: int) -> HttpResponse:
     services.remove_webhook(authorized(request).resource.organisation, webhook)

@@ -44,7 +44,7 @@ SHOWCASE_PAGE_SIZE = 50
 ANONYMOUS = Actor(user=None)
 
 
-def _organisation_url(org: str, **_: Any) -> str:
+def organisation_url(org: str, **_: Any) -> str:
     return reverse("portal:organisation", args=[org])
 
 
@@ -138,7 +138,7 @@ def organisation(request: HttpRequest, org: str) -> HttpResponse:
 
 
 @require_POST
-@portal_view(back=_organisation_url)
+@portal_view(back=organisation_url)
 @allow(Permission.ORG_TOKEN_CREATE, "organisation")
 def create_token(request: HttpRequest, org: str) -> HttpResponse:
     """Issue a token and show its secret on the resulting page, once; only its hash is kept."""
@@ -164,7 +164,7 @@ def create_token(request: HttpRequest, org: str) -> HttpResponse:
 
 
 @require_POST
-@portal_view(back=_organisation_url)
+@portal_view(back=organisation_url)
 @allow(Permission.ORG_TOKEN_CREATE, "organisation")
 def revoke_token(request: HttpRequest, org: str, key_id: str) -> HttpResponse:
     auth = authorized(request)
