@@ -39,6 +39,13 @@ class ConfigError(ClearroomError):
     """A setting is missing, unknown or of the wrong type."""
 
 
+def _https_or_loopback(url: str) -> bool:
+    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+    return url.startswith("https://") or (
+        url.startswith("http://") and host in ("127.0.0.1", "localhost", "[::1]")
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting of a Clearroom deployment. Field names are the TOML keys; the environment
@@ -101,6 +108,14 @@ class Config:
     require_second_factor: bool = False
     """Vendor owners and maintainers, and evaluators, must confirm an authenticator app (TOTP)
     before they can do anything else once signed in."""
+    oidc_issuer: str = ""
+    """An OpenID Connect provider people may sign in with (its issuer URL, which serves
+    ``/.well-known/openid-configuration``); empty: passwords only."""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    """Register ``<base_url>/login/oidc/callback`` as the redirect URI at the provider."""
+    oidc_label: str = "single sign-on"
+    """The sign-in button says "Sign in with <oidc_label>"."""
     smtp_host: str = ""
     """The mail server notifications are sent through; empty: no email (in-app and webhooks
     only)."""
@@ -118,6 +133,12 @@ class Config:
     at once when ``audit_batch_size`` are waiting); each batch's root is a logged fact."""
     audit_batch_size: int = 1000
     """Records per sealed audit batch, at most."""
+    page_cache_mb: int = 64
+    """Memory each server process may keep anonymous visitors' public pages and API reads in
+    (0: off). A copy is served only while nothing it shows has changed in the database."""
+    page_cache_seconds: float = 60.0
+    """A kept copy is rendered again after this long at most, so changes that happen with time
+    alone (a signing key expiring) show within it."""
 
     def validate(self) -> Config:
         if self.jobs_backend not in {"inprocess", "procrastinate"}:
@@ -165,6 +186,13 @@ class Config:
             raise ConfigError(
                 "config: audit_seal_seconds must be positive and audit_batch_size 1 to 100,000"
             )
+        if self.oidc_issuer and not (self.oidc_client_id and _https_or_loopback(self.oidc_issuer)):
+            raise ConfigError(
+                "config: oidc_issuer needs oidc_client_id, and must be an https:// URL"
+                " (http:// only on loopback, for tests)"
+            )
+        if self.page_cache_mb < 0 or self.page_cache_seconds < 0:
+            raise ConfigError("config: page_cache_mb and page_cache_seconds must not be negative")
         return self
 
     @property

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "clearroom.server.notifications",
     "clearroom.server.collaboration",
     "clearroom.server.portal",
+    "clearroom.server.pagecache",
     "clearroom.jobs",
 ]
 if CONFIG.jobs_backend == "procrastinate":

@@ -103,11 +103,13 @@ def has_second_factor(user: User) -> bool:
     return device(user) is not None or user.passkeys.exists()
 
 
-def complete(request: HttpRequest, user: User) -> None:
-    """Sign the person in (the password and, if any, the second factor checked)."""
+def complete(request: HttpRequest, user: User, *, second_factor: bool = False) -> None:
+    """Sign the person in (the password or the provider's sign-in and, if any, the second
+    factor checked). ``second_factor``: the provider used several factors, which meets the
+    operator's rule without one of Clearroom's own."""
     FailedSignIn.objects.filter(username__iexact=user.get_username()).delete()
-    login(request, user)
-    if needs_second_factor(user) and not has_second_factor(user):
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if needs_second_factor(user) and not second_factor and not has_second_factor(user):
         request.session[MUST_ENROLL] = True
     audit.record(
         Actor(user),

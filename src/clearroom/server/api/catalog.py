@@ -7,6 +7,7 @@ from typing import Any
 from django.db import IntegrityError
 from django.http import HttpRequest
 from ninja import Router, Status
+from ninja.decorators import decorate_view
 
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.api.schemas import (
@@ -24,6 +25,7 @@ from clearroom.server.authz import Permission, visible_releases
 from clearroom.server.authz.routes import Allow
 from clearroom.server.catalog import services
 from clearroom.server.errors import Conflict
+from clearroom.server.pagecache.cache import anonymous_cache
 
 router = Router(tags=["catalogue"])
 ERRORS: dict[int, type[Problem]] = {
@@ -59,6 +61,7 @@ def create_organisation(request: HttpRequest, data: OrganisationIn) -> Any:
         raise Conflict(f"organisation {data.slug!r} already exists") from None
 
 
+@decorate_view(anonymous_cache)
 @router.get(
     "/organisations/{org}",
     response={200: OrganisationOut, 404: Problem},
@@ -69,6 +72,7 @@ def get_organisation(request: HttpRequest, org: str) -> Any:
     return request.auth.resource.organisation
 
 
+@decorate_view(anonymous_cache)
 @router.get(
     "/organisations/{org}/products",
     response={200: list[ProductOut], 404: Problem},
@@ -90,6 +94,7 @@ def create_product(request: HttpRequest, org: str, data: ProductIn) -> Any:
     return Status(201, product_out(product))
 
 
+@decorate_view(anonymous_cache)
 @router.get(
     "/products/{org}/{product}",
     response={200: ProductOut, 404: Problem},
@@ -100,6 +105,7 @@ def get_product(request: HttpRequest, org: str, product: str) -> Any:
     return product_out(request.auth.resource.product)
 
 
+@decorate_view(anonymous_cache)
 @router.get(
     "/products/{org}/{product}/releases",
     response={200: list[ReleaseOut], 404: Problem},
@@ -127,6 +133,7 @@ def create_release(request: HttpRequest, org: str, product: str, data: ReleaseIn
     return Status(201, release_out(services.create_release(actor, found, **data.dict()), actor))
 
 
+@decorate_view(anonymous_cache)
 @router.get(
     "/products/{org}/{product}/releases/{version}",
     response={200: ReleaseOut, 404: Problem},

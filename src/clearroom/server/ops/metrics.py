@@ -24,3 +24,9 @@ JOBS_FINISHED = Counter(
     "Job attempts finished, by kind and outcome.",
     ["kind", "outcome"],
 )
+PAGE_CACHE = Counter(
+    "clearroom_page_cache_total",
+    "Public page and API reads by the cache's answer: hit, fwd=uri-miss, or fwd=bypass (not"
+    " anonymous, or caching off).",
+    ["result"],
+)

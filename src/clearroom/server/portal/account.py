@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -13,7 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clearroom.server.accounts import passkeys, signin
+from clearroom.server.accounts import oidc, passkeys, signin
 from clearroom.server.accounts.models import Passkey, TotpDevice, User
 from clearroom.server.authz import Permission
 from clearroom.server.authz.request import client_ip
@@ -32,6 +34,12 @@ class SignInView(LoginView):
     form_class = signin.SignInForm
     template_name = "portal/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if oidc.enabled():
+            context["oidc_label"] = settings.CONFIG.oidc_label
+        return context
 
     def form_valid(self, form: signin.SignInForm) -> HttpResponse:
         user = form.get_user()

@@ -20,6 +20,7 @@ from clearroom.server.authz import Permission
 from clearroom.server.authz.routes import allow, authorized
 from clearroom.server.catalog.models import Release
 from clearroom.server.collaboration.models import Evaluation
+from clearroom.server.pagecache.cache import anonymous_cache
 from clearroom.server.portal import charts
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.vulnerabilities.models import Evaluation as ScanRun
@@ -95,6 +96,7 @@ def _history(vendor: Organisation) -> charts.Chart | None:
 
 
 @require_GET
+@anonymous_cache
 @portal_view()
 @allow(Permission.PUBLIC_READ, "organisation")
 def showcase(request: HttpRequest, org: str) -> HttpResponse:

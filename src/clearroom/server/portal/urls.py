@@ -13,6 +13,7 @@ from clearroom.server.portal import (
     invitations,
     log_views,
     notifications,
+    oidc,
     security,
     showcase,
     views,
@@ -24,6 +25,8 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", public(account.SignInView.as_view()), name="login"),
+    path("login/oidc/", oidc.start, name="oidc"),
+    path("login/oidc/callback", oidc.callback, name="oidc-callback"),
     path("login/second-factor", account.second_factor, name="second-factor"),
     path(
         "login/second-factor/passkey-options",

@@ -36,6 +36,7 @@ from clearroom.server.catalog import services
 from clearroom.server.catalog.models import Artifact, Document, Release
 from clearroom.server.errors import Forbidden, Invalid
 from clearroom.server.notifications.models import Notification
+from clearroom.server.pagecache.cache import anonymous_cache
 from clearroom.server.portal import collaboration, security, signatures
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.portal.forms import TokenForm, WithdrawForm
@@ -56,6 +57,7 @@ def _release_url(org: str, product: str, version: str, **_: Any) -> str:
 
 
 @require_GET
+@anonymous_cache
 @portal_view()
 @allow(Permission.PUBLIC_READ)
 def home(request: HttpRequest) -> HttpResponse:
@@ -130,6 +132,7 @@ def _organisation_page(
 
 
 @require_GET
+@anonymous_cache
 @portal_view()
 @allow(Permission.PUBLIC_READ, "organisation")
 def organisation(request: HttpRequest, org: str) -> HttpResponse:
@@ -178,6 +181,7 @@ def revoke_token(request: HttpRequest, org: str, key_id: str) -> HttpResponse:
 
 
 @require_GET
+@anonymous_cache
 @portal_view()
 @allow(Permission.PUBLIC_READ, "product")
 def product(request: HttpRequest, org: str, product: str) -> HttpResponse:
@@ -251,6 +255,7 @@ def _release_page(
 
 
 @require_GET
+@anonymous_cache
 @portal_view()
 @allow(Permission.PUBLIC_READ, "release")
 def release(request: HttpRequest, org: str, product: str, version: str) -> HttpResponse:

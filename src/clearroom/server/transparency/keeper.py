@@ -27,6 +27,7 @@ from django.utils import timezone
 from clearroom.errors import ClearroomError
 from clearroom.server.audit import services as audit
 from clearroom.server.audit.models import AuditEvent
+from clearroom.server.pagecache import generation
 from clearroom.server.transparency.identity import public_files, signer, witnesses
 from clearroom.server.transparency.models import LogEntry
 from clearroom.server.transparency.services import new_facts
@@ -53,6 +54,8 @@ class LogKeeper:
         self._thread: threading.Thread | None = None
         self._cosigner: CheckpointCosigner | None = None
         self._next_seal = 0.0
+        self._announced = -1
+        """The checkpoint size the page cache was last told of."""
         self.is_writer = threading.Event()
         """Set while this process holds the log's lock."""
 
@@ -89,12 +92,20 @@ class LogKeeper:
             self._reconcile(sequencer)
             while not self._stopping.is_set():
                 self.seal_audit_when_due()
+                self._announce_checkpoint(sequencer)
                 if not self.pump(sequencer):
                     new_facts.wait(self._poll)
                     new_facts.clear()
         finally:
             self.is_writer.clear()
             sequencer.close()
+
+    def _announce_checkpoint(self, sequencer: Sequencer) -> None:
+        """A new checkpoint makes receipts available on public pages, which the database does
+        not show: replace the page cache's generation."""
+        if sequencer.size != self._announced:
+            generation.bump()
+            self._announced = sequencer.size
 
     def seal_audit_when_due(self) -> None:
         """Seal the audit records every ``audit_seal_seconds``, or at once when a full batch
@@ -125,6 +136,7 @@ class LogKeeper:
                 signer(),
                 options=self._options,
                 cosign=self._cosigner,
+                on_checkpoint=lambda start, note: new_facts.set(),  # wakes the loop
             )
         except LogLocked:
             _log.debug("another process writes the log; trying again in %ss", RETRY_SECONDS)
