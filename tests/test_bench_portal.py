@@ -37,5 +37,6 @@ def test_bench_portal_prints_its_table():
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "public release pages" in result.stdout and "API list endpoints" in result.stdout
-    assert "requests/s" in result.stdout
+    for row in ("page cache off (baseline)", "first visits (cold cache)", "paced at 1,000/s"):
+        assert f"release pages, {row}" in result.stdout and f"API lists, {row}" in result.stdout
+    assert "requests/s" in result.stdout and " 0 errors" in result.stdout

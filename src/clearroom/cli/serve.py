@@ -5,6 +5,7 @@ exactly one write, and another takes over if that worker stops)."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 
@@ -18,6 +19,11 @@ def serve(*, host: str, port: int, workers: int, threads: int, run_jobs: bool) -
     embedded_log = settings.CONFIG.tlog_embedded
 
     def post_worker_init(worker: Any) -> None:
+        # What lives as long as the worker (modules, settings, URL patterns) is moved out of
+        # the cycle collector's sight, so its full collections stay short under load: with
+        # them, the slowest 1% of public page answers took about half as long again.
+        gc.collect()
+        gc.freeze()
         if embedded_jobs:
             from clearroom.jobs import start_background_runner
 
