@@ -120,11 +120,12 @@ def test_the_showcase_draws_the_vendors_posture(world: World):
     html = page.content.decode()
     assert "Edge Router 2.4.1" in html and "2030-12-31" in html
     assert "2.5.0-rc1" not in html  # a draft is not public
-    assert "Binary equivalence" in html and "Not assessed" in html
+    assert "Binary equivalence" in html and "not assessed" in html
     numbers = Client().get("/orgs/acme/-/showcase/?format=json").json()
     (release,) = numbers["releases"]
     assert release["version"] == "2.4.1" and release["supported"] is True
     assert release["support_until"] == "2030-12-31" and numbers["evaluations_passed"] == 0
+    assert numbers["releases_reproduced"] == 0 and release["reproduced_by"] == []
 
 
 def test_percent_bars_draw_and_tabulate_the_same_numbers():

@@ -126,6 +126,48 @@ def test_an_evaluation_from_request_to_signed_report(world, published):
     assert vendor.get(f"/api/evaluations/{ref}").json()["report_log_index"] is not None
 
 
+def test_the_showcase_counts_releases_an_evaluator_reproduced(world, published):
+    """Binary equivalence on the showcase comes only from logged, passed reports that say the
+    evaluator rebuilt the release and got the same binaries."""
+    key = FileSigner.generate()
+    event = KeyEvent("lab", "add", key.public_key, datetime(2026, 1, 1, tzinfo=UTC))
+    published["lab_owner"].post(
+        "/api/organisations/lab/keys",
+        data=sign_envelope(PAYLOAD_TYPE, event.to_statement().to_json(), [key]).to_json(),
+        content_type="application/json",
+    )
+    showcase = "/orgs/acme/-/showcase/"
+
+    def report(standard: str, result: str, levels: list[str]) -> None:
+        ref = _evaluation(published, standard)
+        assert _json(published["vendor"], f"/api/evaluations/{ref}/accept").status_code == 200
+        vsa = make_vsa(
+            [Subject("firmware.bin", {"sha256": hashlib.sha256(FIRMWARE).hexdigest()})],
+            "https://lab.example/rebuilder",
+            timezone.now(),
+            "clearroom:acme/router@1.0.0",
+            "https://lab.example/policies/rebuild",
+            None,
+            [],
+            result,
+            levels,
+        )
+        body = sign_envelope(PAYLOAD_TYPE, vsa.to_json(), [key]).to_json()
+        done = published["lab"].post(f"/api/evaluations/{ref}/report", body, "application/json")
+        assert done.status_code == 200, done.content
+
+    report("rebuild, failed", "FAILED", ["FAILED"])
+    report("rebuild", "PASSED", ["SLSA_BUILD_LEVEL_2", "SLSA_BUILD_REPRODUCED"])
+    numbers = published["customer"].get(showcase + "?format=json").json()
+    assert numbers["releases_reproduced"] == 0  # the report is not in the log yet
+    published["log"]()
+    numbers = published["customer"].get(showcase + "?format=json").json()
+    assert numbers["releases_reproduced"] == 1
+    assert numbers["releases"][0]["reproduced_by"] == [world.lab.name]
+    html = published["customer"].get(showcase).content.decode()
+    assert f"reproduced by {world.lab.name}" in html and "1 of 1 published release" in html
+
+
 def test_the_vendor_decides_once_and_a_decline_needs_a_reason(world, published):
     ref = _evaluation(published)
     lab, vendor = published["lab"], published["vendor"]

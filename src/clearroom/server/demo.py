@@ -71,6 +71,7 @@ PEOPLE = [
     ("expert", "acme", Membership.Role.EXPERT),
     ("regulator", "national-cyber-agency", Membership.Role.EVALUATOR),
     ("evaluator", "testlab-europe", Membership.Role.EVALUATOR),
+    ("lab-owner", "testlab-europe", Membership.Role.OWNER),
     ("customer", "northwind-telecom", Membership.Role.EXPERT),
     ("admin", "clearroom-centre", Membership.Role.OWNER),
 ]

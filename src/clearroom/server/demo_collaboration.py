@@ -1,11 +1,20 @@
 """The demo's collaboration: a regulator evaluating the published release, a finding the vendor
-is working on, a customer's question answered by the vendor's expert, and the audit trail of the
-regulator's confidential download - so a newcomer sees three parties at work on one release.
+is working on, a customer's question answered by the vendor's expert, a lab's signed report that
+its rebuild of the firmware matched (the showcase's binary equivalence), and the audit trail of
+the regulator's confidential download - so a newcomer sees the parties at work on one release.
 Clearly demo content; idempotent (done once)."""
 
 from __future__ import annotations
 
+from django.utils import timezone
+
+from clearroom.attest.dsse import sign_envelope
+from clearroom.attest.keys import FileSigner
+from clearroom.attest.predicates.slsa import make_vsa
+from clearroom.attest.registry import KeyEvent
+from clearroom.attest.statement import PAYLOAD_TYPE, Subject
 from clearroom.server.accounts.models import User
+from clearroom.server.attestations import services as attestations
 from clearroom.server.audit import services as audit
 from clearroom.server.authz import Actor
 from clearroom.server.catalog import services as catalog
@@ -15,6 +24,7 @@ from clearroom.server.collaboration.models import Evaluation
 from clearroom.server.vulnerabilities.services import follow
 
 STANDARD = "ETSI EN 303 645 v2.1.1 (demo evaluation)"
+REBUILD = "Reproducible build of the firmware image (demo)"
 
 
 def _actor(username: str) -> Actor:
@@ -73,4 +83,35 @@ def seed_collaboration(release: Release) -> None:
         release=release,
     )
     discussions.post(expert, thread, "Yes, since 2.3.0, with keys fused at the factory. (demo)")
+    _lab_rebuild(release)
     audit.seal()
+
+
+def _lab_rebuild(release: Release) -> None:
+    """TestLab Europe rebuilt the image from the confidential sources and got the same bytes:
+    it reports so in an SLSA VSA with ``SLSA_BUILD_REPRODUCED``, signed with its own key
+    (made here for the demo; a real lab keeps its key on its own machines)."""
+    lab_owner, evaluator, owner = _actor("lab-owner"), _actor("evaluator"), _actor("vendor-owner")
+    evaluation = evaluations.request(
+        evaluator, release, standard=REBUILD, scope="Rebuild the image from the source archive."
+    )
+    evaluations.accept(owner, evaluation)
+    key = FileSigner.generate()
+    event = KeyEvent(evaluation.evaluator.slug, "add", key.public_key, timezone.now())
+    signed_event = sign_envelope(PAYLOAD_TYPE, event.to_statement().to_json(), [key])
+    attestations.register_key(lab_owner, evaluation.evaluator, signed_event.to_json())
+    image = release.artifacts.get(name__endswith=".img")
+    p = release.product
+    vsa = make_vsa(
+        [Subject(image.name, {"sha256": image.sha256})],
+        "https://testlab.example/rebuilder",
+        timezone.now(),
+        f"clearroom:{p.vendor.slug}/{p.slug}@{release.version}",
+        "https://testlab.example/policies/reproducible-build",
+        None,
+        [],
+        "PASSED",
+        ["SLSA_BUILD_REPRODUCED"],
+    )
+    report = sign_envelope(PAYLOAD_TYPE, vsa.to_json(), [key])
+    evaluations.submit_report(evaluator, evaluation, report.to_json())

@@ -379,7 +379,7 @@ def on_publish(release: Release) -> int:
         )
     moment = _now()
     for attestation in pending:
-        _log(attestation, _envelope(attestation), _statement(attestation), moment)
+        _log(attestation, _envelope(attestation), statement_of(attestation), moment)
     return len(pending)
 
 
@@ -387,7 +387,8 @@ def _envelope(attestation: Attestation) -> Envelope:
     return Envelope.from_json(bytes(attestation.envelope))
 
 
-def _statement(attestation: Attestation) -> Statement:
+def statement_of(attestation: Attestation) -> Statement:
+    """The in-toto statement a stored attestation signs (verified when it was stored)."""
     return Statement.parse(_envelope(attestation).payload)
 
 

@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -95,7 +95,7 @@ def _anonymous_get(request: HttpRequest) -> bool:
     )
 
 
-def _storable(request: HttpRequest, response: HttpResponseBase) -> bool:
+def _storable(response: HttpResponseBase, request: HttpRequest) -> TypeGuard[HttpResponse]:
     control = response.get("Cache-Control", "")
     return (
         response.status_code == 200
@@ -117,6 +117,7 @@ def anonymous_cache(view: View) -> View:
         config = settings.CONFIG
         budget = config.page_cache_mb * MiB
         generation = current() if budget and _anonymous_get(request) else None
+        response: HttpResponseBase
         if generation is None:
             response = view(request, *args, **kwargs)
             status = "fwd=bypass"
@@ -127,8 +128,7 @@ def anonymous_cache(view: View) -> View:
                 response, status = page.response(), "hit"
             else:
                 response, status = view(request, *args, **kwargs), "fwd=uri-miss"
-                if _storable(request, response):
-                    assert isinstance(response, HttpResponse)
+                if _storable(response, request):
                     kept = tuple(
                         (k, v) for k, v in response.headers.items() if k.lower() != _OWN_HEADER
                     )

@@ -5,6 +5,7 @@ as JSON. Only public facts: published releases, public SBOMs, reported evaluatio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from clearroom.server.accounts.models import Organisation
+from clearroom.server.attestations.services import statement_of
 from clearroom.server.authz import Permission
 from clearroom.server.authz.routes import allow, authorized
 from clearroom.server.catalog.models import Release
@@ -27,6 +29,7 @@ from clearroom.server.vulnerabilities.models import Evaluation as ScanRun
 from clearroom.server.vulnerabilities.models import Finding
 
 HISTORY_READ = 400
+REPRODUCED = "SLSA_BUILD_REPRODUCED"
 
 
 def posture(vendor: Organisation) -> dict[str, Any]:
@@ -67,7 +70,10 @@ def posture(vendor: Organisation) -> dict[str, Any]:
         )
     evaluations = Evaluation.objects.filter(
         release__product__vendor=vendor, state=Evaluation.State.REPORTED
-    ).select_related("release__product", "evaluator")
+    ).select_related("release__product", "evaluator", "report__log_entry")
+    reproduced = _reproduced(evaluations)
+    for row in rows:
+        row["reproduced_by"] = reproduced.get(row["release"].pk, [])
     return {
         "releases": rows,
         "evaluations": [
@@ -82,8 +88,23 @@ def posture(vendor: Organisation) -> dict[str, Any]:
             for e in evaluations
         ],
         "evaluations_passed": sum(1 for e in evaluations if e.result == "PASSED"),
-        "binary_equivalence": "not assessed: reproducible-build checks are not run yet",
+        "releases_reproduced": sum(1 for row in rows if row["reproduced_by"]),
     }
+
+
+def _reproduced(evaluations: Iterable[Evaluation]) -> dict[int, list[str]]:
+    """Release id → the evaluators whose logged, passed report (an SLSA VSA) says they rebuilt
+    it and got the same binaries (``SLSA_BUILD_REPRODUCED`` in ``verifiedLevels``)."""
+    found: dict[int, list[str]] = {}
+    for e in evaluations:
+        if e.report is None or e.report.log_entry is None or e.report.log_entry.index is None:
+            continue  # not in the log yet: not a fact anyone can check
+        predicate = statement_of(e.report).predicate
+        if predicate.get("verificationResult") == "PASSED" and REPRODUCED in predicate.get(
+            "verifiedLevels", []
+        ):
+            found.setdefault(e.release_id, []).append(e.evaluator.name)
+    return found
 
 
 def _history(vendor: Organisation) -> charts.Chart | None:
