@@ -30,8 +30,6 @@ import os
 import random
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +41,7 @@ import httpx
 import psycopg
 
 from _report import record, table
+from _serve import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get(
@@ -135,12 +134,6 @@ def seed(products: int, releases_per_product: int, audit_rows: int) -> None:
     print(f"seeded {len(made)} products, {len(releases)} releases, {audit_rows} audit records")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLEARROOM_", "DJANGO_"))}
     return {
@@ -194,43 +187,9 @@ def _wrk(
 
 
 @contextlib.contextmanager
-def _server(env: dict[str, str], args: argparse.Namespace) -> Iterator[str]:
-    """``clearroom serve`` on a free loopback port, until it answers /healthz; stopped after."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "clearroom.cli.main",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "--no-jobs",
-        ],
-        env=env,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.3)
-        yield base
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+def _served(env: dict[str, str], args: argparse.Namespace) -> Iterator[str]:
+    with serving(env, workers=args.workers, threads=args.threads, jobs=False) as server:
+        yield server.base
 
 
 def main() -> None:
@@ -275,7 +234,7 @@ def main() -> None:
         def measure(name: str, paths: list[str], rate: int = 0) -> None:
             results[name] = _wrk(base, paths, seconds, folder, f"run{len(results)}", rate)
 
-        with _server({**env, "CLEARROOM_PAGE_CACHE_MB": "0"}, args) as base:
+        with _served({**env, "CLEARROOM_PAGE_CACHE_MB": "0"}, args) as base:
             for path in (releases[0], lists[0], lists[-1]):
                 began = time.perf_counter()
                 response = httpx.get(base + path, timeout=120)
@@ -285,7 +244,7 @@ def main() -> None:
             measure("healthz (the stack's floor)", ["/healthz"])
             measure("release pages, page cache off (baseline)", releases)
             measure("API lists, page cache off (baseline)", lists)
-        with _server(env, args) as base:
+        with _served(env, args) as base:
             measure("release pages, first visits (cold cache)", releases)
             measure("release pages, as fast as answered", releases)
             measure(f"release pages, paced at {PACED:,}/s", releases, PACED)

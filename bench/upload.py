@@ -20,7 +20,6 @@ import json
 import mmap
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ import time
 from pathlib import Path
 
 from _report import record, table
+from _serve import serving
 
 MiB = 1 << 20
 
@@ -113,12 +113,6 @@ def openssl_sha256(path: Path) -> float | None:
     return time.perf_counter() - started
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def rss_kib(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -129,20 +123,6 @@ def rss_kib(pid: int, field: str) -> int:
 def server_worker_pid(master: int) -> int:
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     return int(children[0]) if children else master
-
-
-def wait_healthy(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("server did not become healthy")
 
 
 def api(port: int, method: str, path: str, token: str, body: object = None) -> dict:
@@ -186,7 +166,8 @@ def upload(port: int, token: str, release: str, path: Path, sha256: str) -> floa
     return elapsed
 
 
-def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int, str]:
+def demo_token(env: dict[str, str]) -> str:
+    """A fresh demo centre's maintainer token (the demo's vendor and product to upload to)."""
     seed = subprocess.run(
         [
             sys.executable,
@@ -199,26 +180,7 @@ def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int, str
         capture_output=True,
         text=True,
     )
-    token = seed.stdout.strip().splitlines()[-1]
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "clearroom.cli.main",
-            "serve",
-            "--port",
-            str(port),
-            "--threads",
-            "4",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    wait_healthy(port)
-    return server, port, token
+    return seed.stdout.strip().splitlines()[-1]
 
 
 def main() -> None:
@@ -241,37 +203,34 @@ def main() -> None:
         k: [] for k in ("hashlib", "openssl", "disk", "ingest", "upload")
     }
     growth_mb: list[float] = []
-    server = None
     try:
         sample = work / "firmware.img"
         print(f"writing a {args.size_mib} MiB test file …", file=sys.stderr)
         make_file(sample, size)
-        server, port, token = start_server(env)
-        worker = server_worker_pid(server.pid)
-        for run in range(args.runs):
-            with sample.open("r+b") as f:  # new content each run: nothing is de-duplicated
-                f.write(os.urandom(32))
-            sha256, _ = hashlib_sha256(sample)  # warms the page cache
-            times["hashlib"].append(hashlib_sha256(sample)[1])
-            times["openssl"].append(openssl_sha256(sample) or float("inf"))
-            times["disk"].append(durable_write(sample, data))
-            times["ingest"].append(store_ingest(sample, data))
-            path = "/products/acme/edgerouter-x5/releases"
-            release = api(port, "POST", path, token, {"version": f"bench-{run}"})["url"]
-            rss_before = rss_kib(worker, "VmRSS")
-            settle()
-            times["upload"].append(
-                upload(port, token, release.removeprefix("/api"), sample, sha256)
-            )
-            growth_mb.append((rss_kib(worker, "VmHWM") - rss_before) * 1024 / 1e6)
-            print(
-                f"run {run + 1}: upload {size / 1e9 / times['upload'][-1]:.2f} GB/s",
-                file=sys.stderr,
-            )
+        token = demo_token(env)
+        with serving(env) as server:
+            port, worker = server.port, server_worker_pid(server.pid)
+            for run in range(args.runs):
+                with sample.open("r+b") as f:  # new content each run: nothing is de-duplicated
+                    f.write(os.urandom(32))
+                sha256, _ = hashlib_sha256(sample)  # warms the page cache
+                times["hashlib"].append(hashlib_sha256(sample)[1])
+                times["openssl"].append(openssl_sha256(sample) or float("inf"))
+                times["disk"].append(durable_write(sample, data))
+                times["ingest"].append(store_ingest(sample, data))
+                path = "/products/acme/edgerouter-x5/releases"
+                release = api(port, "POST", path, token, {"version": f"bench-{run}"})["url"]
+                rss_before = rss_kib(worker, "VmRSS")
+                settle()
+                times["upload"].append(
+                    upload(port, token, release.removeprefix("/api"), sample, sha256)
+                )
+                growth_mb.append((rss_kib(worker, "VmHWM") - rss_before) * 1024 / 1e6)
+                print(
+                    f"run {run + 1}: upload {size / 1e9 / times['upload'][-1]:.2f} GB/s",
+                    file=sys.stderr,
+                )
     finally:
-        if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
 
     gb = size / 1e9

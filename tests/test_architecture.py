@@ -15,9 +15,10 @@ CORES = [
     "attest",
     "blobs",
     "sbom",
+    "standards",
     "tlog",
     "vulns",
-]  # firmware, rebuild, standards join as they land
+]  # firmware and rebuild join as they land
 FORBIDDEN = (
     "django",
     "ninja",

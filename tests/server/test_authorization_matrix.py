@@ -57,6 +57,7 @@ ACTORS = [
     "lab_owner",
     "telco_viewer",
     "globex_owner",
+    "forum_owner",
     "operator",
 ]
 ROLES = {  # user -> (organisation, role)
@@ -68,6 +69,7 @@ ROLES = {  # user -> (organisation, role)
     "lab_owner": ("lab", "owner"),
     "telco_viewer": ("telco", "viewer"),
     "globex_owner": ("globex", "owner"),
+    "forum_owner": ("forum", "owner"),
     "operator": ("centre", "owner"),
 }
 KINDS = {
@@ -75,6 +77,7 @@ KINDS = {
     "globex": "vendor",
     "lab": "lab",
     "telco": "customer",
+    "forum": "standards_body",
     "centre": "operator",
 }
 GRANTS = {("acme", "router"): {"lab"}}
@@ -98,7 +101,7 @@ class Obj:
 
 OBJECTS: dict[str, list[Obj]] = {
     "none": [Obj("")],
-    "organisation": [Obj("acme"), Obj("globex")],
+    "organisation": [Obj("acme"), Obj("globex"), Obj("forum")],
     "product": [Obj("acme", "router"), Obj("globex", "cam", published=True)],
     "release": [
         Obj("acme", "router", "1.0"),
@@ -146,6 +149,8 @@ FILLERS = {
     "keyid": "cd" * 32,
     "key_id": "clrk0000",
     "name": "new.bin",
+    "slug": "baseline",
+    "version": "1.0",
 }
 """Values for URL parts that are not the route's object (they name nothing in this world)."""
 

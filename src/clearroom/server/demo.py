@@ -32,6 +32,7 @@ from clearroom.server.catalog import services
 from clearroom.server.catalog.models import AccessGrant, Product, Release
 from clearroom.server.demo_collaboration import seed_collaboration
 from clearroom.server.demo_security import import_demo_advisories, openvex, sbom
+from clearroom.server.demo_standards import seed_catalogue
 from clearroom.server.keyfiles import create_once
 from clearroom.server.services import blob_store
 
@@ -63,6 +64,7 @@ ORGANISATIONS = [
     ("national-cyber-agency", "National Cyber Agency", Organisation.Kind.REGULATOR),
     ("testlab-europe", "TestLab Europe", Organisation.Kind.LAB),
     ("northwind-telecom", "Northwind Telecom", Organisation.Kind.CUSTOMER),
+    ("open-iot-standards", "Open IoT Standards Forum", Organisation.Kind.STANDARDS_BODY),
     ("clearroom-centre", "Clearroom Centre", Organisation.Kind.OPERATOR),
 ]
 PEOPLE = [
@@ -72,6 +74,7 @@ PEOPLE = [
     ("regulator", "national-cyber-agency", Membership.Role.EVALUATOR),
     ("evaluator", "testlab-europe", Membership.Role.EVALUATOR),
     ("lab-owner", "testlab-europe", Membership.Role.OWNER),
+    ("standards", "open-iot-standards", Membership.Role.OWNER),
     ("customer", "northwind-telecom", Membership.Role.EXPERT),
     ("admin", "clearroom-centre", Membership.Role.OWNER),
 ]
@@ -237,10 +240,14 @@ def seed() -> DemoInfo:
     _register_vendor_key(Actor(user=User.objects.get(username="vendor-owner")), orgs[VENDOR], key)
     _add_release(actor, product, VERSION, publish=True, key=key)
     _add_release(actor, product, DRAFT_VERSION, publish=False, key=key)
-    AccessGrant.objects.get_or_create(
-        product=product, grantee=orgs["testlab-europe"], defaults={"granted_by": vendor_user}
+    AccessGrant.objects.get_or_create(  # the lab's standing grant (its evaluation adds its own)
+        product=product,
+        grantee=orgs["testlab-europe"],
+        release=None,
+        defaults={"granted_by": vendor_user},
     )
     seed_collaboration(Release.objects.get(product=product, version=VERSION))
+    seed_catalogue(orgs["open-iot-standards"], User.objects.get(username="standards"))
     _, token = issue_token(
         vendor_user,
         orgs[VENDOR],

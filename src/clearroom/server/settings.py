@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "clearroom.server.vulnerabilities",
     "clearroom.server.notifications",
     "clearroom.server.collaboration",
+    "clearroom.server.standards",
     "clearroom.server.portal",
     "clearroom.server.pagecache",
     "clearroom.jobs",

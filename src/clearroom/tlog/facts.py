@@ -30,6 +30,10 @@ and ``time`` (UTC, ``YYYY-MM-DDTHH:MM:SSZ``). The types, documented in docs/VERI
     or ``risk_accepted`` (the vendor accepts the risk). ``release``, ``finding`` (its random
     id), ``severity``, ``status``, ``raised_by`` and ``by`` (organisation slugs) and
     ``justification_sha256`` (of the reason, which stays between the parties).
+``clearroom.dev/catalogue/v1``
+    A standards body published a version of a control catalogue: ``organisation``,
+    ``catalogue`` (its slug), ``version``, ``uuid`` (the OSCAL catalog's), ``sha256`` (of the
+    OSCAL JSON document as published, byte for byte) and ``controls`` (how many).
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ DOCUMENT = "clearroom.dev/document/v1"
 ATTESTATION = "clearroom.dev/attestation/v1"
 AUDIT_BATCH = "clearroom.dev/audit-batch/v1"
 FINDING = "clearroom.dev/finding/v1"
-FACT_TYPES = (RELEASE, ARTIFACT, DOCUMENT, ATTESTATION, AUDIT_BATCH, FINDING)
+CATALOGUE = "clearroom.dev/catalogue/v1"
+FACT_TYPES = (RELEASE, ARTIFACT, DOCUMENT, ATTESTATION, AUDIT_BATCH, FINDING, CATALOGUE)
 
 _COMMON = {"fact": str, "id": str, "time": str}
 _FILE = {"release": dict, "sha256": str, "size": int, "media_type": str, "confidentiality": str}
@@ -84,6 +89,15 @@ _REQUIRED: dict[str, dict[str, type]] = {
         "raised_by": str,
         "by": str,
         "justification_sha256": str,
+    },
+    CATALOGUE: {
+        **_COMMON,
+        "organisation": str,
+        "catalogue": str,
+        "version": str,
+        "uuid": str,
+        "sha256": str,
+        "controls": int,
     },
 }
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")

@@ -13,6 +13,7 @@ from clearroom.server.api import (
     log,
     notifications,
     problems,
+    standards,
     vulnerabilities,
 )
 from clearroom.server.authz.permissions import Permission
@@ -39,5 +40,6 @@ api.add_router("", vulnerabilities.router)
 api.add_router("", audit.router)
 api.add_router("", collaboration.router)
 api.add_router("", notifications.router)
+api.add_router("", standards.router)
 
 __all__ = ["api"]

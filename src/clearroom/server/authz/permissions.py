@@ -41,6 +41,7 @@ class Permission(StrEnum):
     THREAD_ASK = "thread:question:ask"
     THREAD_READ = "thread:message:read"
     THREAD_WRITE = "thread:message:write"
+    CATALOGUE_PUBLISH = "standards:catalogue:publish"
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,9 @@ RULES: dict[Permission, Rule] = {
     Permission.THREAD_WRITE: Rule(
         "party", "Write in a thread the organisation is a party to, with attachments."
     ),
+    Permission.CATALOGUE_PUBLISH: Rule(
+        "organisation", "Publish a version of a control catalogue (an OSCAL catalog)."
+    ),
 }
 
 _EVERYONE = frozenset(
@@ -160,6 +164,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         Permission.ORG_KEY_ROTATE,
         Permission.EVALUATION_DECIDE,
         Permission.FINDING_RESPOND,
+        Permission.CATALOGUE_PUBLISH,
     },
     "expert": _READ | _DISCUSS | {Permission.FINDING_RESPOND},
     "evaluator": _READ
@@ -204,11 +209,12 @@ KIND_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "regulator": _ANY_KIND | _EVALUATING,
     "lab": _ANY_KIND | _EVALUATING,
     "customer": _ANY_KIND,
-    "standards_body": _ANY_KIND,
+    "standards_body": _ANY_KIND | {Permission.CATALOGUE_PUBLISH},
     "operator": frozenset(Permission),
 }
 """What an organisation of each kind may do at all, whatever its members' roles: a customer's
-owner never publishes releases, and only regulators and labs evaluate."""
+owner never publishes releases, only regulators and labs evaluate, and only standards bodies
+publish control catalogues."""
 
 
 def grantable(role: str, kind: str) -> frozenset[Permission]:

@@ -16,6 +16,7 @@ from clearroom.server.portal import (
     oidc,
     security,
     showcase,
+    standards,
     views,
 )
 
@@ -46,6 +47,11 @@ urlpatterns = [
     path("log/", log_views.log_page, name="log"),
     path("help/problems", views.problems, name="problems"),
     path("orgs/<str:org>/", views.organisation, name="organisation"),
+    path(
+        "orgs/<str:org>/-/catalogues/<str:slug>/<str:version>/",
+        standards.catalogue,
+        name="catalogue",
+    ),
     path("orgs/<str:org>/-/tokens/", views.create_token, name="create-token"),
     path("orgs/<str:org>/-/tokens/<str:key_id>/revoke", views.revoke_token, name="revoke-token"),
     path("-/notifications/", notifications.notifications, name="notifications"),

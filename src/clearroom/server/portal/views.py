@@ -40,6 +40,7 @@ from clearroom.server.pagecache.cache import anonymous_cache
 from clearroom.server.portal import collaboration, security, signatures
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.portal.forms import TokenForm, WithdrawForm
+from clearroom.server.standards.services import catalogues
 
 SHOWCASE_PAGE_SIZE = 50
 ANONYMOUS = Actor(user=None)
@@ -99,6 +100,7 @@ def _organisation_page(
         "organisation": organisation,
         "website_is_link": website.startswith(("https://", "http://")),
         "products": services.visible_products(actor).filter(vendor=organisation),
+        "catalogues": catalogues(organisation),
         "role": role,
         "may_read_audit": decide(actor, Permission.ORG_AUDIT_READ, organisation).allowed,
         "may_manage_webhooks": decide(actor, Permission.ORG_WEBHOOK_MANAGE, organisation).allowed,
