@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.test import Client
+from tests.portal.a11y import problems
 from tests.server.conftest import _member
 
 from clearroom.server.accounts.models import Organisation
@@ -75,6 +76,7 @@ def test_a_standards_body_publishes_a_version_everyone_can_read_and_check(
 
     page = anyone.get("/orgs/forum/-/catalogues/iot-baseline/1.0/").content.decode()
     assert "No universal default passwords" in page and fact["sha256"] in page
+    assert problems(page) == []  # the portal's accessibility basics
     assert "Consumer IoT security baseline (demo)" in anyone.get("/orgs/forum/").content.decode()
 
 
