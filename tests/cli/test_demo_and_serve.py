@@ -95,7 +95,8 @@ def test_the_demo_shows_three_parties_at_work_on_the_release(demo):
         ("national-cyber-agency", "accepted"),
         ("testlab-europe", "reported"),  # its rebuild matched: binary equivalence
     ]
-    assert {v["requirement"] for v in evaluations[0]["verdicts"]} == {"5.1-1", "5.3-2"}
+    assert {v["requirement"] for v in evaluations[0]["verdicts"]} == {"iot-1.1", "iot-3.1"}
+    assert evaluations[0]["catalogue"] == "open-iot-standards/iot-baseline@1.0"
     assert finding["status"] == "fix_planned" and finding["assignee"] == "expert"
     assert httpx.get(f"{base}/api/evaluations/{evaluations[0]['ref']}").status_code == 404
     deadline = time.monotonic() + 30

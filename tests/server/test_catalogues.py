@@ -9,7 +9,7 @@ import json
 import pytest
 from django.test import Client
 from tests.portal.a11y import problems
-from tests.server.conftest import _member
+from tests.server.conftest import RELEASE, _member, put
 
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.demo_standards import DOCUMENT
@@ -124,3 +124,35 @@ def test_a_bad_slug_and_an_oversized_document_are_refused(world, forum, own_log)
 def test_a_missing_catalogue_is_not_found(world, forum):
     assert Client().get("/api/catalogues/forum/nothing/1.0").status_code == 404
     assert Client().get("/orgs/forum/-/catalogues/nothing/1.0/").status_code == 404
+
+
+def test_an_evaluation_against_a_catalogue_takes_verdicts_on_its_controls(world, forum, own_log):
+    assert post(forum["owner"], BODY).status_code == 201
+    vendor = world.client(world.token)
+    assert put(vendor, "firmware.bin", b"firmware").status_code == 201
+    assert vendor.post(f"{RELEASE}/publish").status_code == 200
+    lab = world.client(world.token_for(world.evaluator, world.lab))
+
+    def ask(body):
+        return lab.post(f"{RELEASE}/evaluations", json.dumps(body), "application/json")
+
+    assert ask({"catalogue": "forum/iot-baseline"}).status_code == 422  # no version
+    assert ask({"catalogue": "forum/iot-baseline@9.9"}).status_code == 404
+    made = ask({"catalogue": "forum/iot-baseline@1.0"})
+    assert made.status_code == 201, made.content
+    ref = made.json()["ref"]
+    assert made.json()["catalogue"] == "forum/iot-baseline@1.0"
+    assert made.json()["standard"] == "Consumer IoT security baseline (demo) 1.0"
+    accepted = vendor.post(f"/api/evaluations/{ref}/accept", "{}", "application/json")
+    assert accepted.status_code == 200
+
+    def verdict(requirement):
+        body = {"requirement": requirement, "value": "pass", "rationale": "checked"}
+        return lab.post(f"/api/evaluations/{ref}/verdicts", json.dumps(body), "application/json")
+
+    refused = verdict("5.1-1")
+    assert refused.status_code == 422 and "iot-1.1" in refused.json()["detail"]
+    assert verdict("iot-1.1").status_code == 201
+    page = lab.get(f"/evaluations/{ref}/").content.decode()
+    assert "1 of 5 controls of the catalogue assessed" in page
+    assert "A public vulnerability disclosure policy" in page and "not yet" in page

@@ -246,8 +246,8 @@ def seed() -> DemoInfo:
         release=None,
         defaults={"granted_by": vendor_user},
     )
-    seed_collaboration(Release.objects.get(product=product, version=VERSION))
     seed_catalogue(orgs["open-iot-standards"], User.objects.get(username="standards"))
+    seed_collaboration(Release.objects.get(product=product, version=VERSION))
     _, token = issue_token(
         vendor_user,
         orgs[VENDOR],

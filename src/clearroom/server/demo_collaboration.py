@@ -1,8 +1,9 @@
-"""The demo's collaboration: a regulator evaluating the published release, a finding the vendor
-is working on, a customer's question answered by the vendor's expert, a lab's signed report that
-its rebuild of the firmware matched (the showcase's binary equivalence), and the audit trail of
-the regulator's confidential download - so a newcomer sees the parties at work on one release.
-Clearly demo content; idempotent (done once)."""
+"""The demo's collaboration: a regulator evaluating the published release against the demo
+standards body's catalogue, a finding the vendor is working on, a customer's question answered
+by the vendor's expert, a lab's signed report that its rebuild of the firmware matched (the
+showcase's binary equivalence), and the audit trail of the regulator's confidential download -
+so a newcomer sees the parties at work on one release. Clearly demo content; idempotent (done
+once)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from clearroom.attest.keys import FileSigner
 from clearroom.attest.predicates.slsa import make_vsa
 from clearroom.attest.registry import KeyEvent
 from clearroom.attest.statement import PAYLOAD_TYPE, Subject
+from clearroom.server import demo_standards
 from clearroom.server.accounts.models import User
 from clearroom.server.attestations import services as attestations
 from clearroom.server.audit import services as audit
@@ -21,9 +23,9 @@ from clearroom.server.catalog import services as catalog
 from clearroom.server.catalog.models import Release
 from clearroom.server.collaboration import discussions, evaluations
 from clearroom.server.collaboration.models import Evaluation
+from clearroom.server.standards.models import Catalogue
 from clearroom.server.vulnerabilities.services import follow
 
-STANDARD = "ETSI EN 303 645 v2.1.1 (demo evaluation)"
 REBUILD = "Reproducible build of the firmware image (demo)"
 
 
@@ -37,7 +39,10 @@ def seed_collaboration(release: Release) -> None:
     regulator, owner = _actor("regulator"), _actor("vendor-owner")
     expert, customer = _actor("expert"), _actor("customer")
     evaluation = evaluations.request(
-        regulator, release, standard=STANDARD, scope="Demo: the firmware image and its sources."
+        regulator,
+        release,
+        catalogue=Catalogue.objects.get(slug=demo_standards.SLUG),
+        scope="Demo: the firmware image and its sources.",
     )
     evaluations.accept(owner, evaluation)
     source = release.artifacts.get(confidentiality="confidential")
@@ -46,14 +51,14 @@ def seed_collaboration(release: Release) -> None:
     evaluations.record_verdict(
         regulator,
         evaluation,
-        requirement="5.1-1",
+        requirement="iot-1.1",
         value="pass",
         rationale="No universal default passwords (demo verdict).",
     )
     evaluations.record_verdict(
         regulator,
         evaluation,
-        requirement="5.3-2",
+        requirement="iot-3.1",
         value="inconclusive",
         rationale="Update mechanism documented, not yet tested (demo verdict).",
     )

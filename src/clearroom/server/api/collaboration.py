@@ -24,6 +24,7 @@ from clearroom.server.collaboration.models import (
 )
 from clearroom.server.errors import Invalid, NotFound
 from clearroom.server.services import blob_store
+from clearroom.server.standards import services as standards
 
 router = Router(tags=["collaboration"])
 ERRORS: dict[int, type[Problem]] = dict.fromkeys((400, 401, 403, 404, 409, 413, 422), Problem)
@@ -32,7 +33,11 @@ MAX_REPORT = 1 << 20
 
 
 class EvaluationIn(Schema):
-    standard: str = Field(..., min_length=1, max_length=200)
+    standard: str = Field("", max_length=200)
+    """The standard's name; may be left out when ``catalogue`` names a published one."""
+    catalogue: str | None = Field(None, max_length=300)
+    """A published catalogue version, ``<organisation>/<slug>@<version>``: verdicts must then
+    name its control ids."""
     scope: str = Field("", max_length=5000)
 
 
@@ -100,6 +105,7 @@ def evaluation_out(e: Evaluation) -> dict[str, Any]:
             {"check": c.check_id, "title": c.title, "outcome": c.outcome, "detail": c.detail}
             for c in e.checks.all()
         ],
+        "catalogue": standards.reference(e.catalogue) if e.catalogue else None,
         "verdicts": [
             {"requirement": v.requirement, "value": v.value, "rationale": v.rationale}
             for v in e.verdicts.all()
@@ -176,8 +182,13 @@ def request_evaluation(
     request: HttpRequest, org: str, product: str, version: str, data: EvaluationIn
 ) -> Any:
     auth = request.auth
+    catalogue = standards.by_reference(data.catalogue) if data.catalogue else None
     made = evaluations.request(
-        auth.actor, auth.resource.release, standard=data.standard, scope=data.scope
+        auth.actor,
+        auth.resource.release,
+        standard=data.standard,
+        scope=data.scope,
+        catalogue=catalogue,
     )
     return Status(201, evaluation_out(made))
 
@@ -190,7 +201,11 @@ def request_evaluation(
 )
 def list_evaluations(request: HttpRequest) -> Any:
     rows = access.visible(request.auth.actor, Evaluation).select_related(
-        "release__product__vendor", "evaluator", "grant", "report__log_entry"
+        "release__product__vendor",
+        "evaluator",
+        "grant",
+        "report__log_entry",
+        "catalogue__organisation",
     )
     return [evaluation_out(e) for e in rows[:500]]
 

@@ -22,6 +22,7 @@ from clearroom.server.collaboration.models import Evaluation, Verdict
 from clearroom.server.errors import Conflict, Forbidden, Invalid
 from clearroom.server.notifications.models import Notification
 from clearroom.server.notifications.services import notify
+from clearroom.server.standards.models import Catalogue
 
 DEFAULT_ACCESS = timedelta(days=90)
 MAX_ACCESS = timedelta(days=366)
@@ -41,15 +42,27 @@ def acting_organisation(actor: Actor, permission: Permission) -> Organisation:
     return found
 
 
-def request(actor: Actor, release: Release, *, standard: str, scope: str = "") -> Evaluation:
+def request(
+    actor: Actor,
+    release: Release,
+    *,
+    standard: str = "",
+    scope: str = "",
+    catalogue: Catalogue | None = None,
+) -> Evaluation:
+    """Ask the vendor to evaluate ``release`` against ``standard``, or against a published
+    ``catalogue`` version (whose controls verdicts must then name; its title is the standard)."""
     if release.state != Release.State.PUBLISHED:
         raise Invalid("only a published release can be evaluated")
     evaluator = acting_organisation(actor, Permission.EVALUATION_REQUEST)
     if evaluator.pk == release.product.vendor_id:
         raise Invalid("a vendor does not evaluate its own release here")
-    standard = standard.strip()
+    standard = standard.strip() or (f"{catalogue.title} {catalogue.version}" if catalogue else "")
     if not standard:
-        raise Invalid("standard: name the standard, for example 'ETSI EN 303 645 v2.1.1'")
+        raise Invalid(
+            "standard: name the standard (for example 'ETSI EN 303 645 v2.1.1') or choose a"
+            " published catalogue"
+        )
     open_states = [Evaluation.State.REQUESTED, Evaluation.State.ACCEPTED]
     with transaction.atomic():
         if Evaluation.objects.filter(
@@ -60,6 +73,7 @@ def request(actor: Actor, release: Release, *, standard: str, scope: str = "") -
             release=release,
             evaluator=evaluator,
             standard=standard[:200],
+            catalogue=catalogue,
             scope=scope,
             requested_by=actor.user,
         )
@@ -142,6 +156,14 @@ def record_verdict(
     requirement = requirement.strip()
     if not requirement or len(requirement) > 100:
         raise Invalid("requirement: name it in 1-100 characters, for example '5.1-1'")
+    if evaluation.catalogue is not None:
+        controls = evaluation.catalogue.controls
+        if not controls.filter(control_id=requirement).exists():
+            first = ", ".join(controls.values_list("control_id", flat=True)[:5])
+            raise Invalid(
+                f"requirement: {requirement!r} is not a control of {evaluation.catalogue};"
+                f" name one of its control ids ({first}, …)"
+            )
     with transaction.atomic():
         _locked(evaluation, Evaluation.State.ACCEPTED)
         verdict, _ = Verdict.objects.update_or_create(

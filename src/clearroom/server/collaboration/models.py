@@ -36,6 +36,15 @@ class Evaluation(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="evaluations_made"
     )
     standard = models.CharField(max_length=200, help_text="e.g. ETSI EN 303 645 v2.1.1")
+    catalogue = models.ForeignKey(
+        "standards.Catalogue",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="evaluations",
+        help_text="The published catalogue version evaluated against; its control ids are then"
+        " the only requirements verdicts may name.",
+    )
     scope = models.TextField(blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.REQUESTED)
     requested_by = models.ForeignKey(

@@ -28,6 +28,8 @@ from clearroom.server.collaboration.models import (
 from clearroom.server.errors import Invalid
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.portal.uploads import files_of
+from clearroom.server.standards import services as standards
+from clearroom.server.standards.models import Catalogue, Control
 
 
 def _back_to_release(org: str, product: str, version: str, **_: Any) -> str:
@@ -63,6 +65,9 @@ def release_context(actor: Actor, release: Release) -> dict[str, Any]:
         .filter(product=product, finding__isnull=True)
         .select_related("counterpart")[:20],
         "may_request_evaluation": vendor.pk not in own and may(Permission.EVALUATION_REQUEST),
+        "catalogues": Catalogue.objects.select_related("organisation").order_by(
+            "organisation__name", "slug", "-published_at"
+        ),
         "may_raise_finding": vendor.pk not in own and may(Permission.FINDING_RAISE),
         "may_ask": vendor.pk not in own and may(Permission.THREAD_ASK),
         "severities": ReviewFinding.Severity.choices,
@@ -77,10 +82,12 @@ def release_context(actor: Actor, release: Release) -> dict[str, Any]:
 @allow(Permission.EVALUATION_REQUEST, "release")
 def request_evaluation(request: HttpRequest, org: str, product: str, version: str) -> HttpResponse:
     auth = authorized(request)
+    chosen = request.POST.get("catalogue", "")
     made = evaluations.request(
         auth.actor,
         auth.resource.release,
         standard=request.POST.get("standard", ""),
+        catalogue=standards.by_reference(chosen) if chosen else None,
         scope=request.POST.get("scope", ""),
     )
     messages.success(request, "Evaluation requested; the vendor is notified.")
@@ -142,6 +149,7 @@ def evaluation(request: HttpRequest, ref: str) -> HttpResponse:
         "release": found.release,
         "checks": found.checks.all(),
         "verdicts": found.verdicts.all(),
+        "controls": _controls(found),
         "findings": found.findings.all(),
         "verdict_values": Verdict.Value.choices,
         "severities": ReviewFinding.Severity.choices,
@@ -152,6 +160,15 @@ def evaluation(request: HttpRequest, ref: str) -> HttpResponse:
         "api_url": reverse("api:evaluation", kwargs={"ref": found.ref}),
     }
     return render(request, "portal/evaluation.html", context)
+
+
+def _controls(found: Evaluation) -> list[tuple[Control, Verdict | None]] | None:
+    """Each control of the evaluation's catalogue beside its verdict so far (None: no
+    catalogue)."""
+    if found.catalogue is None:
+        return None
+    verdicts = {v.requirement: v for v in found.verdicts.all()}
+    return [(c, verdicts.get(c.control_id)) for c in found.catalogue.controls.all()]
 
 
 def _date(value: str) -> datetime | None:

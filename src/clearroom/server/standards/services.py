@@ -98,3 +98,26 @@ def get(organisation: Organisation, slug: str, version: str) -> Catalogue:
     if found is None:
         raise NotFound(f"no catalogue {organisation.slug}/{slug} version {version}")
     return found
+
+
+def by_reference(reference: str) -> Catalogue:
+    """``<organisation>/<slug>@<version>``, as evaluations name a catalogue."""
+    org, _, rest = reference.strip().partition("/")
+    slug, _, version = rest.partition("@")
+    if not (org and slug and version):
+        raise Invalid(
+            f"catalogue: {reference[:100]!r} is not <organisation>/<slug>@<version>,"
+            " e.g. 'open-iot-standards/iot-baseline@1.0'"
+        )
+    found = (
+        Catalogue.objects.filter(organisation__slug=org, slug=slug, version=version)
+        .select_related("organisation")
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"no catalogue {org}/{slug} version {version} is published here")
+    return found
+
+
+def reference(catalogue: Catalogue) -> str:
+    return f"{catalogue.organisation.slug}/{catalogue.slug}@{catalogue.version}"
