@@ -81,3 +81,33 @@ def log_writer(own_log):
 
 
 from tests.softhsm import softhsm  # noqa: E402,F401 - a fixture for every test package
+
+SCAN_DATA = Path(__file__).resolve().parent / "data" / "scan"
+"""An SBOM and OSV advisories that match it (webkit critical, parser low)."""
+
+
+def load_scan_advisories(settings, tmp_path: Path):
+    """Point the centre at a fresh advisory store holding the scan test advisories."""
+    import dataclasses
+    import json
+
+    from clearroom.server.vulnerabilities import services
+
+    settings.CONFIG = dataclasses.replace(settings.CONFIG, advisory_db=str(tmp_path / "adv.db"))
+    services.advisory_store.cache_clear()
+    folder = tmp_path / "osv"
+    folder.mkdir()
+    for record in json.loads((SCAN_DATA / "advisories.json").read_text()):
+        (folder / f"{record['id']}.json").write_text(json.dumps(record))
+    services.advisory_store().import_paths([folder])
+    return services.advisory_store()
+
+
+@pytest.fixture
+def scan_advisories(settings, tmp_path):
+    """:func:`load_scan_advisories`, closed after the test."""
+    from clearroom.server.vulnerabilities import services
+
+    yield load_scan_advisories(settings, tmp_path)
+    services.advisory_store().close()
+    services.advisory_store.cache_clear()

@@ -6,8 +6,6 @@ of new vulnerability findings. Skips where Chromium is not installed."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import threading
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from clearroom.server.accounts.models import Membership, Organisation, User
 from clearroom.server.authz import Actor
 from clearroom.server.catalog import services as catalog
 from clearroom.server.vulnerabilities import services as vulns
+from tests.conftest import load_scan_advisories
 from tests.portal.conftest import SECRET_SOURCE, add_artifact, make_world
 from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD
 
@@ -26,13 +25,7 @@ DATA = Path(__file__).parents[1] / "data" / "scan"
 def _scanned_release(world, settings, tmp_path):
     """A published release whose SBOM is read but not yet matched: the advisories arrive
     while the customer watches."""
-    settings.CONFIG = dataclasses.replace(settings.CONFIG, advisory_db=str(tmp_path / "adv.db"))
-    vulns.advisory_store.cache_clear()
-    folder = tmp_path / "osv"
-    folder.mkdir()
-    for record in json.loads((DATA / "advisories.json").read_text()):
-        (folder / f"{record['id']}.json").write_text(json.dumps(record))
-    vulns.advisory_store().import_paths([folder])
+    load_scan_advisories(settings, tmp_path)
     actor = Actor(user=world.maintainer)
     release = catalog.create_release(actor, world.product, version="2.4.2")
     add_artifact(release, "edge-router-2.4.2.bin", b"firmware 2.4.2")

@@ -5,8 +5,6 @@ and its table, accessibility and bounded queries."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import re
 from datetime import UTC, datetime
 from html import unescape
@@ -36,21 +34,6 @@ from tests.portal.conftest import World, add_artifact, release_url
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scan"
 VERSION = "3.0.0"
-
-
-@pytest.fixture
-def store(settings, tmp_path):
-    """An advisory store holding the scan test advisories (webkit critical, parser low)."""
-    settings.CONFIG = dataclasses.replace(settings.CONFIG, advisory_db=str(tmp_path / "adv.db"))
-    services.advisory_store.cache_clear()
-    advisories = tmp_path / "osv"
-    advisories.mkdir()
-    for record in json.loads((DATA / "advisories.json").read_text()):
-        (advisories / f"{record['id']}.json").write_text(json.dumps(record))
-    services.advisory_store().import_paths([advisories])
-    yield services.advisory_store()
-    services.advisory_store().close()
-    services.advisory_store.cache_clear()
 
 
 @pytest.fixture
@@ -89,7 +72,7 @@ def scanned_release(world: World, version: str = VERSION, *, publish: bool = Tru
 
 
 @pytest.fixture
-def scanned(world: World, store, no_jobs) -> Release:
+def scanned(world: World, scan_advisories, no_jobs) -> Release:
     return scanned_release(world)
 
 
@@ -123,7 +106,7 @@ def test_release_page_summarises_sbom_quality_and_open_findings(world: World, sc
     assert "severity-low" not in html  # the parser finding is not affected (VEX)
 
 
-def test_release_page_without_sbom_says_so(world: World, store, no_jobs) -> None:
+def test_release_page_without_sbom_says_so(world: World, scan_advisories, no_jobs) -> None:
     html = page(world.client("anonymous"), release_url(world.published))
     assert "No SBOM of this release is visible to you" in html
 
@@ -311,7 +294,9 @@ def test_product_page_shows_the_latest_published_releases_chart(world: World, sc
 # --- confidentiality ------------------------------------------------------------------------
 
 
-def test_a_draft_releases_pages_are_for_the_vendors_members(world: World, store, no_jobs) -> None:
+def test_a_draft_releases_pages_are_for_the_vendors_members(
+    world: World, scan_advisories, no_jobs
+) -> None:
     draft = scanned_release(world, "3.1.0-rc1", publish=False)
     for name in ("components", "vulnerabilities"):
         for who in ("anonymous", "outsider"):

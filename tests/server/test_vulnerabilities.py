@@ -3,7 +3,6 @@ advisory import re-evaluates only the releases and packages it changed, notifyin
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -33,20 +32,6 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "scan"
 
 
 @pytest.fixture
-def store(settings, tmp_path):
-    settings.CONFIG = dataclasses.replace(settings.CONFIG, advisory_db=str(tmp_path / "adv.db"))
-    services.advisory_store.cache_clear()
-    advisories = tmp_path / "osv"
-    advisories.mkdir()
-    for record in json.loads((DATA / "advisories.json").read_text()):
-        (advisories / f"{record['id']}.json").write_text(json.dumps(record))
-    services.advisory_store().import_paths([advisories])
-    yield services.advisory_store()
-    services.advisory_store().close()
-    services.advisory_store.cache_clear()
-
-
-@pytest.fixture
 def queued(monkeypatch):
     """The jobs services ask for (kind, arguments), whatever the configured backend."""
     calls: list[tuple[str, dict]] = []
@@ -61,7 +46,7 @@ def queued(monkeypatch):
 
 
 @pytest.fixture
-def release(world, store, queued):
+def release(world, scan_advisories, queued):
     client = world.client(world.token)
     put(client, "app.bin", b"application")
     for name, kind in (("app.cdx.json", "sbom"), ("vex.openvex.json", "vex")):
@@ -150,7 +135,7 @@ def test_a_finding_that_no_longer_applies_is_resolved_not_deleted(world, release
     assert webkit.resolved_at is not None and not webkit.is_open
 
 
-def test_an_unreadable_sbom_is_recorded_not_raised(world, store, queued):
+def test_an_unreadable_sbom_is_recorded_not_raised(world, scan_advisories, queued):
     client = world.client(world.token)
     put(client, "app.bin", b"application")
     bad = b'{"bomFormat": "CycloneDX", "components": [ truncated'
@@ -244,7 +229,9 @@ def test_a_signed_vex_statement_must_meet_cisa_minimum_and_then_decides(world, r
     assert [c["status"] for c in parser.vex["conflicts"]] == ["not_affected"]
 
 
-def test_a_confidential_sboms_contents_reach_only_those_who_may_read_it(world, store, queued):
+def test_a_confidential_sboms_contents_reach_only_those_who_may_read_it(
+    world, scan_advisories, queued
+):
     client = world.client(world.token)
     put(client, "app.bin", b"application")
     data = (DATA / "app.cdx.json").read_bytes()
@@ -270,7 +257,7 @@ def test_a_confidential_sboms_contents_reach_only_those_who_may_read_it(world, s
     assert member["history"]
 
 
-def test_followers_hear_of_findings_in_public_releases_only(world, store, queued):
+def test_followers_hear_of_findings_in_public_releases_only(world, scan_advisories, queued):
     lab = Organisation.objects.get(slug="lab")
     Follow.objects.create(organisation=lab, product=world.product)
     client = world.client(world.token)
@@ -314,7 +301,9 @@ def test_an_import_changing_thousands_of_packages_queues_without_failing(
     assert queued == [("vulns.evaluate", {"release": release.pk, "packages": [["npm", "webkit"]]})]
 
 
-def test_an_unsigned_vex_document_below_cisas_minimum_decides_nothing(world, store, queued):
+def test_an_unsigned_vex_document_below_cisas_minimum_decides_nothing(
+    world, scan_advisories, queued
+):
     client = world.client(world.token)
     put(client, "app.bin", b"application")
     put(
