@@ -85,7 +85,10 @@ def show(
     for user in info.users:
         table.add_row(user.username, user.password, user.organisation, user.role)
     console.print(table)
+    from clearroom.server import demo_standards
+
     release = f"{base_url}/orgs/{info.vendor}/{info.product}/{info.version}/"
+    forum = demo_standards.ORGANISATION
     console.print(
         Panel.fit(
             f"Portal:        [bold]{base_url}/[/]\n"
@@ -116,10 +119,15 @@ def show(
     )
     _commands(
         console,
-        "See three parties at work on the release (sign in with the users above):",
-        f"regulator:    the evaluation, its checks, verdicts and finding - {release}",
+        "See the parties at work on the release (sign in with the users above):",
+        f"regulator:    the evaluation against the forum's catalogue, its checks, verdicts and"
+        f" finding - {release}",
         f"expert:       the finding and the customer's question - {base_url}/-/notifications/",
         f"vendor-owner: who read the confidential sources - {base_url}/orgs/{info.vendor}/-/audit/",
+        f"anyone:       the vendor's showcase (the lab's matching rebuild is its binary"
+        f" equivalence) - {base_url}/orgs/{info.vendor}/-/showcase/",
+        f"anyone:       the standards body's catalogue - {base_url}/orgs/{forum}/-/catalogues/"
+        f"{demo_standards.SLUG}/{demo_standards.VERSION}/",
         "then check that trail against the log:",
         f"  CLEARROOM_DATA_DIR={policy.parent} {_command()} audit verify",
     )

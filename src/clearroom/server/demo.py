@@ -22,6 +22,7 @@ from clearroom.attest.keys import FileSigner
 from clearroom.attest.predicates import ManifestFile, ReleaseManifest
 from clearroom.attest.registry import KeyEvent
 from clearroom.attest.statement import PAYLOAD_TYPE
+from clearroom.server import demo_standards
 from clearroom.server.accounts.models import Membership, Organisation, User
 from clearroom.server.accounts.tokens import issue_token
 from clearroom.server.attestations import services as attestations
@@ -64,7 +65,7 @@ ORGANISATIONS = [
     ("national-cyber-agency", "National Cyber Agency", Organisation.Kind.REGULATOR),
     ("testlab-europe", "TestLab Europe", Organisation.Kind.LAB),
     ("northwind-telecom", "Northwind Telecom", Organisation.Kind.CUSTOMER),
-    ("open-iot-standards", "Open IoT Standards Forum", Organisation.Kind.STANDARDS_BODY),
+    (demo_standards.ORGANISATION, "Open IoT Standards Forum", Organisation.Kind.STANDARDS_BODY),
     ("clearroom-centre", "Clearroom Centre", Organisation.Kind.OPERATOR),
 ]
 PEOPLE = [
@@ -74,7 +75,7 @@ PEOPLE = [
     ("regulator", "national-cyber-agency", Membership.Role.EVALUATOR),
     ("evaluator", "testlab-europe", Membership.Role.EVALUATOR),
     ("lab-owner", "testlab-europe", Membership.Role.OWNER),
-    ("standards", "open-iot-standards", Membership.Role.OWNER),
+    ("standards", demo_standards.ORGANISATION, Membership.Role.OWNER),
     ("customer", "northwind-telecom", Membership.Role.EXPERT),
     ("admin", "clearroom-centre", Membership.Role.OWNER),
 ]
@@ -246,7 +247,7 @@ def seed() -> DemoInfo:
         release=None,
         defaults={"granted_by": vendor_user},
     )
-    seed_catalogue(orgs["open-iot-standards"], User.objects.get(username="standards"))
+    seed_catalogue(orgs[demo_standards.ORGANISATION], User.objects.get(username="standards"))
     seed_collaboration(Release.objects.get(product=product, version=VERSION))
     _, token = issue_token(
         vendor_user,

@@ -11,7 +11,9 @@ from clearroom.server.authz import Actor
 from clearroom.server.standards import services
 from clearroom.server.standards.models import Catalogue
 
+ORGANISATION = "open-iot-standards"
 SLUG = "iot-baseline"
+VERSION = "1.0"
 
 
 def _control(ident: str, title: str, prose: str) -> dict[str, object]:
@@ -28,7 +30,7 @@ DOCUMENT = {
         "metadata": {
             "title": "Consumer IoT security baseline (demo)",
             "last-modified": "2026-11-01T00:00:00Z",
-            "version": "1.0",
+            "version": VERSION,
             "oscal-version": "1.1.2",
         },
         "groups": [
