@@ -691,3 +691,21 @@ def test_unknown_predicate_type_names_the_known_ones():
         validate_statement(Statement(tuple(SUBJECTS), "https://example.com/x/v1", {}))
     for known in (RELEASE_MANIFEST, SLSA_PROVENANCE, SLSA_VSA, CLAIM, KEY_EVENT):
         assert known in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("result", "levels", "reproduced"),
+    [
+        ("PASSED", ["SLSA_BUILD_LEVEL_2", "SLSA_BUILD_REPRODUCED"], True),
+        ("PASSED", ["SLSA_BUILD_LEVEL_3"], False),
+        ("FAILED", ["FAILED"], False),
+    ],
+)
+def test_a_vsa_says_reproduced_only_when_it_passed_with_the_property(
+    result: str, levels: list[str], reproduced: bool
+) -> None:
+    from clearroom.attest.predicates.slsa import reports_reproduced
+
+    predicate = {"verificationResult": result, "verifiedLevels": levels}
+    assert reports_reproduced(predicate) is reproduced
+    assert reports_reproduced({"verificationResult": "PASSED", "verifiedLevels": "oops"}) is False

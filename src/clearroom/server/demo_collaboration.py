@@ -85,7 +85,7 @@ def seed_collaboration(release: Release) -> None:
         p,
         subject="Is secure boot enabled by default? (demo question)",
         body="We deploy the X5 in our access network: is secure boot on out of the box?",
-        release=release,
+        version=release.version,
     )
     discussions.post(expert, thread, "Yes, since 2.3.0, with keys fused at the factory. (demo)")
     _lab_rebuild(release)

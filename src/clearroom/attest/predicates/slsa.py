@@ -29,7 +29,8 @@ from clearroom.attest.statement import Statement, Subject
 VerificationResult = Literal["PASSED", "FAILED"]
 RESULTS: tuple[VerificationResult, ...] = ("PASSED", "FAILED")
 # SLSA v1.2 "verified properties"; any other value starting SLSA_ must be a track level.
-VERIFIED_PROPERTIES = ("SLSA_BUILD_REPRODUCED", "SLSA_SOURCE_TWO_PARTY_REVIEWED")
+BUILD_REPRODUCED = "SLSA_BUILD_REPRODUCED"
+VERIFIED_PROPERTIES = (BUILD_REPRODUCED, "SLSA_SOURCE_TWO_PARTY_REVIEWED")
 _LEVEL = re.compile(r"SLSA_([A-Z]+)_LEVEL_(\d+)")
 _SLSA_VERSION = re.compile(r"\d+\.\d+")
 
@@ -110,6 +111,17 @@ def _check_levels(doc: Fields, key: str, levels: list[Any], *, one_per_track: bo
             if match[1] in tracks:
                 raise doc.error(key, f"holds more than one {match[1]} level")
             tracks.add(match[1])
+
+
+def reports_reproduced(predicate: Mapping[str, Any]) -> bool:
+    """Does a VSA say the verifier rebuilt the subjects and got the same bytes: a PASSED
+    result whose ``verifiedLevels`` hold ``SLSA_BUILD_REPRODUCED``?"""
+    levels = predicate.get("verifiedLevels")
+    return (
+        predicate.get("verificationResult") == "PASSED"
+        and isinstance(levels, list)
+        and BUILD_REPRODUCED in levels
+    )
 
 
 def make_vsa(

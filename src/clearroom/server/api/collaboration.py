@@ -340,14 +340,12 @@ def assign(request: HttpRequest, ref: str, data: AssignIn) -> Any:
     auth=Allow(Permission.THREAD_ASK, "product"),
 )
 def ask(request: HttpRequest, org: str, product: str, data: QuestionIn) -> Any:
-    found = request.auth.resource.product
-    release = None
-    if data.version:
-        release = found.releases.exclude(state="draft").filter(version=data.version).first()
-        if release is None:
-            raise NotFound(f"release {data.version} does not exist or is not visible to you")
     thread = discussions.ask(
-        request.auth.actor, found, subject=data.subject, body=data.body, release=release
+        request.auth.actor,
+        request.auth.resource.product,
+        subject=data.subject,
+        body=data.body,
+        version=data.version or "",
     )
     return Status(201, thread_out(thread))
 

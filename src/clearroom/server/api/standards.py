@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import Router, Status
 
 from clearroom.server.api.schemas import Problem
@@ -22,7 +23,7 @@ ERRORS: dict[int, type[Problem]] = dict.fromkeys((400, 401, 403, 404, 409, 413, 
 
 
 def catalogue_out(c: Catalogue, *, controls: bool = False) -> dict[str, Any]:
-    base = f"/api/catalogues/{c.organisation.slug}/{c.slug}/{c.version}"
+    names = {"org": c.organisation.slug, "slug": c.slug, "version": c.version}
     out: dict[str, Any] = {
         "organisation": c.organisation.slug,
         "slug": c.slug,
@@ -32,8 +33,8 @@ def catalogue_out(c: Catalogue, *, controls: bool = False) -> dict[str, Any]:
         "oscal_version": c.oscal_version,
         "sha256": c.sha256,
         "published_at": c.published_at.isoformat(),
-        "url": base,
-        "oscal_url": base + "/oscal",
+        "url": reverse("api:catalogue", kwargs=names),
+        "oscal_url": reverse("api:catalogue-oscal", kwargs=names),
         "log": log_ref(c.log_entry) if c.log_entry else None,
     }
     if controls:

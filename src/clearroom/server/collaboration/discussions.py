@@ -28,7 +28,7 @@ from clearroom.server.collaboration.models import (
     StatusChange,
     Thread,
 )
-from clearroom.server.errors import Conflict, Invalid, TooLarge
+from clearroom.server.errors import Conflict, Invalid, NotFound, TooLarge
 from clearroom.server.notifications.models import Notification
 from clearroom.server.notifications.services import notify
 from clearroom.server.services import blob_store
@@ -66,11 +66,16 @@ def thread_url(thread: Thread) -> str:
 # -- threads -----------------------------------------------------------------------------------
 
 
-def ask(
-    actor: Actor, product: Product, *, subject: str, body: str, release: Release | None = None
-) -> Thread:
-    """A question from the actor's organisation to the vendor's experts."""
+def ask(actor: Actor, product: Product, *, subject: str, body: str, version: str = "") -> Thread:
+    """A question from the actor's organisation to the vendor's experts, about ``product`` or
+    one of its releases that is not a draft (``version``)."""
     asker = acting_organisation(actor, Permission.THREAD_ASK)
+    release = None
+    if version:
+        release = product.releases.exclude(state=Release.State.DRAFT).filter(version=version)
+        release = release.first()
+        if release is None:
+            raise NotFound(f"release {version} does not exist or is not visible to you")
     if asker.pk == product.vendor_id:
         raise Invalid("ask your own colleagues directly; threads are between two organisations")
     subject = _subject(subject)

@@ -115,15 +115,12 @@ def raise_finding(request: HttpRequest, org: str, product: str, version: str) ->
 @allow(Permission.THREAD_ASK, "product")
 def ask(request: HttpRequest, org: str, product: str) -> HttpResponse:
     auth = authorized(request)
-    found = auth.resource.product
-    version = request.POST.get("version", "")
-    release = found.releases.exclude(state="draft").filter(version=version).first()
     thread = discussions.ask(
         auth.actor,
-        found,
+        auth.resource.product,
         subject=request.POST.get("subject", ""),
         body=request.POST.get("body", ""),
-        release=release,
+        version=request.POST.get("version", ""),
     )
     messages.success(request, "Question sent to the vendor's experts.")
     return redirect("portal:thread", ref=thread.ref)

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from clearroom.attest.predicates.slsa import reports_reproduced
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.attestations.services import statement_of
 from clearroom.server.authz import Permission
@@ -29,7 +30,6 @@ from clearroom.server.vulnerabilities.models import Evaluation as ScanRun
 from clearroom.server.vulnerabilities.models import Finding
 
 HISTORY_READ = 400
-REPRODUCED = "SLSA_BUILD_REPRODUCED"
 
 
 def posture(vendor: Organisation) -> dict[str, Any]:
@@ -99,10 +99,7 @@ def _reproduced(evaluations: Iterable[Evaluation]) -> dict[int, list[str]]:
     for e in evaluations:
         if e.report is None or e.report.log_entry is None or e.report.log_entry.index is None:
             continue  # not in the log yet: not a fact anyone can check
-        predicate = statement_of(e.report).predicate
-        if predicate.get("verificationResult") == "PASSED" and REPRODUCED in predicate.get(
-            "verifiedLevels", []
-        ):
+        if reports_reproduced(statement_of(e.report).predicate):
             found.setdefault(e.release_id, []).append(e.evaluator.name)
     return found
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from clearroom.server.accounts.models import Organisation
+from clearroom.server.accounts.models import Organisation, slug_validator
 from clearroom.server.transparency.models import LogEntry
 
 
@@ -15,7 +15,7 @@ class Catalogue(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="catalogues"
     )
-    slug = models.SlugField(max_length=100)
+    slug = models.SlugField(max_length=64, validators=[slug_validator])
     version = models.CharField(max_length=100)
     title = models.CharField(max_length=500)
     uuid = models.CharField(max_length=36, help_text="The OSCAL catalog's uuid.")

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from clearroom.server.accounts.models import Organisation
+from clearroom.server.accounts.models import Organisation, slug_validator
 from clearroom.server.authz import Actor, Permission
 from clearroom.server.catalog.names import check_version
 from clearroom.server.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
@@ -19,8 +19,6 @@ from clearroom.server.standards.models import Catalogue, Control
 from clearroom.server.transparency import services as log
 from clearroom.standards import CatalogueError, parse_oscal
 from clearroom.tlog import facts
-
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 
 
 def publish(actor: Actor, organisation: Organisation, slug: str, document: bytes) -> Catalogue:
@@ -32,8 +30,10 @@ def publish(actor: Actor, organisation: Organisation, slug: str, document: bytes
             f"you need the {Permission.CATALOGUE_PUBLISH.value!r} permission in"
             f" {organisation.slug!r}; only standards bodies publish catalogues"
         )
-    if not _SLUG.match(slug):
-        raise Invalid(f"slug: {slug!r} must be lower-case letters, digits and hyphens")
+    try:
+        slug_validator(slug)
+    except ValidationError as exc:
+        raise Invalid(f"slug: {slug[:100]!r}: {' '.join(exc.messages)}") from None
     try:
         parsed = parse_oscal(document)
     except CatalogueError as exc:

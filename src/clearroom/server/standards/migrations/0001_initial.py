@@ -5,6 +5,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+import clearroom.server.accounts.models
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -25,7 +27,12 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("slug", models.SlugField(max_length=100)),
+                (
+                    "slug",
+                    models.SlugField(
+                        max_length=64, validators=[clearroom.server.accounts.models.slug_validator]
+                    ),
+                ),
                 ("version", models.CharField(max_length=100)),
                 ("title", models.CharField(max_length=500)),
                 ("uuid", models.CharField(help_text="The OSCAL catalog's uuid.", max_length=36)),
