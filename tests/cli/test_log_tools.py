@@ -6,7 +6,6 @@ import typer
 from typer.testing import CliRunner
 
 from clearroom.cli.log_tools import register
-from clearroom.errors import ClearroomError
 from clearroom.tlog.merkle import verify_consistency
 
 app = typer.Typer()
@@ -44,7 +43,7 @@ def test_append_then_verify_the_receipt_offline(tmp_path):
         app,
         ["verify", str(facts[1]) + ".tlog-proof", "--entry", str(facts[0]), "--key", verifier_key],
     )
-    assert wrong.exit_code != 0 and isinstance(wrong.exception, ClearroomError)
+    assert wrong.exit_code == 3, wrong.output  # the receipt does not verify for this entry
 
     checkpoint = runner.invoke(app, ["checkpoint", str(log)])
     assert checkpoint.output.startswith("clearroom.test/cli\n3\n")

@@ -34,9 +34,12 @@ from clearroom.attest.dsse import Envelope
 from clearroom.attest.errors import AttestError, EnvelopeError
 from clearroom.tlog.errors import TlogError
 from clearroom.tlog.receipt import Receipt
+from clearroom.untrusted import MAX_UINT64, MalformedInput, parse_json
 
 MEDIA_TYPE = "application/vnd.clearroom.bundle.v1+json"
-MAX_BUNDLE_BYTES = 64 << 20
+MAX_BUNDLE_BYTES = 32 << 20
+"""Bundles are refused above this size, before they are read: a bundle holds a release's
+statements (each under 1 MiB) and small log entries; 32 MiB keeps a refusal under 100 MB."""
 
 
 class BundleError(AttestError):
@@ -113,9 +116,9 @@ class Bundle:
         if len(data) > MAX_BUNDLE_BYTES:
             raise BundleError(f"bundle: larger than {MAX_BUNDLE_BYTES} bytes")
         try:
-            doc = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BundleError(f"bundle: not JSON ({exc.__class__.__name__}: {exc})") from None
+            doc = parse_json(data, what="bundle")
+        except MalformedInput as exc:
+            raise BundleError(str(exc)) from None
         if not isinstance(doc, dict) or doc.get("mediaType") != MEDIA_TYPE:
             raise BundleError(f"bundle: mediaType is not {MEDIA_TYPE}")
         release = doc.get("release")
@@ -153,8 +156,8 @@ def _items(raw: Any, what: str) -> tuple[BundleItem, ...]:
             raise BundleError(f"{where} is not an object")
         try:
             envelope = Envelope.from_dict(item.get("envelope"))
-            entry = base64.b64decode(str(item.get("entry", "")), validate=True)
-            receipt = Receipt.parse(str(item.get("receipt", "")))
+            entry = base64.b64decode(_text(item, "entry"), validate=True)
+            receipt = Receipt.parse(_text(item, "receipt"))
         except (EnvelopeError, TlogError, binascii.Error, ValueError) as exc:
             raise BundleError(f"{where}: {exc}") from None
         items.append(BundleItem(envelope, entry, receipt))
@@ -167,9 +170,11 @@ def _facts(raw: Any) -> tuple[LoggedFact, ...]:
     facts = []
     for n, item in enumerate(raw):
         try:
-            entry = base64.b64decode(str(item.get("entry", "")), validate=True)
-            facts.append(LoggedFact(entry, Receipt.parse(str(item.get("receipt", "")))))
-        except (AttributeError, TlogError, binascii.Error, ValueError) as exc:
+            if not isinstance(item, dict):
+                raise ValueError("is not an object")
+            entry = base64.b64decode(_text(item, "entry"), validate=True)
+            facts.append(LoggedFact(entry, Receipt.parse(_text(item, "receipt"))))
+        except (TlogError, binascii.Error, ValueError) as exc:
             raise BundleError(f"bundle: releaseFacts[{n}]: {exc}") from None
     return tuple(facts)
 
@@ -178,10 +183,27 @@ def _consistency(raw: Any) -> Consistency | None:
     if raw is None:
         return None
     try:
+        if not isinstance(raw["proof"], list) or not all(isinstance(h, str) for h in raw["proof"]):
+            raise ValueError("proof")
         proof = tuple(base64.b64decode(h, validate=True) for h in raw["proof"])
-        from_size, to_size = int(raw["fromSize"]), int(raw["toSize"])
+        from_size, to_size = _size(raw["fromSize"]), _size(raw["toSize"])
     except (KeyError, TypeError, ValueError, binascii.Error):
         raise BundleError(
-            "bundle: 'consistency' needs fromSize, toSize and a base64 proof"
+            "bundle: 'consistency' needs fromSize and toSize (JSON integers, not strings or"
+            " fractions) and a list of base64 proof hashes"
         ) from None
     return Consistency(from_size, to_size, proof)
+
+
+def _size(value: Any) -> int:
+    """A tree size: a JSON integer in 0..2^64-1 (``"21"``, ``21.0``, ``true`` are refused)."""
+    if type(value) is not int or not 0 <= value <= MAX_UINT64:
+        raise ValueError(f"{value!r} is not a tree size")
+    return value
+
+
+def _text(item: dict[str, Any], name: str) -> str:
+    value = item.get(name)
+    if not isinstance(value, str):
+        raise ValueError(f"'{name}' is missing or not a string")
+    return value

@@ -21,11 +21,15 @@ signed statements a release must carry. A TOML file (or the same structure in JS
     signers = ["-----BEGIN PUBLIC KEY-----\\n…"]  # e.g. the lab's key
     result = "PASSED"
     levels = ["SLSA_BUILD_LEVEL_3"]
+
+A policy is read with a cap (`MAX_POLICY_BYTES`) and must be UTF-8. Tables and keys not in
+`POLICY_KEYS` are refused, naming the nearest known one: a typo (``quorom``, ``[[requires]]``)
+must never silently weaken the check. A new policy key is declared there first.
 """
 
 from __future__ import annotations
 
-import json
+import difflib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +39,27 @@ from clearroom.attest.errors import AttestError
 from clearroom.attest.keys import PublicKey
 from clearroom.tlog.errors import TlogError
 from clearroom.tlog.note import CosignatureVerifier, Verifier, parse_verifier_key
+from clearroom.untrusted import (
+    InputError,
+    MalformedInput,
+    decode_utf8,
+    parse_json,
+    read_capped,
+)
+
+MAX_POLICY_BYTES = 1 << 20
+"""A policy holds a few keys; anything larger is refused before it is read."""
+
+POLICY_KEYS: dict[str, tuple[str, ...]] = {
+    "log": ("origin", "key", "witnesses", "quorum"),
+    "vendor": ("organisation", "keys", "centre_keys"),
+    "release": ("allow_withdrawn",),
+    "require": ("predicate_type", "signers", "result", "levels"),
+}
+"""Every table a policy may have and the keys each may hold: the one place to declare a new
+policy key. Anything else is refused (fail closed)."""
+ARRAY_TABLES = frozenset({"require"})
+"""The tables written as arrays of tables (``[[require]]``)."""
 
 
 class PolicyError(AttestError):
@@ -72,27 +97,31 @@ class Policy:
 
     @classmethod
     def load(cls, path: Path) -> Policy:
+        """The policy in a TOML file (JSON if its name ends in ``.json``), read with a cap."""
         try:
-            text = path.read_text()
-        except OSError as exc:
-            raise PolicyError(f"policy: cannot read {path}: {exc.strerror}") from None
-        try:
-            doc = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise PolicyError(
-                f"policy: {path} is not valid {path.suffix or 'TOML'}: {exc}"
-            ) from None
+            data = read_capped(path, MAX_POLICY_BYTES, what="policy")
+            if path.suffix == ".json":
+                doc = parse_json(data, what=f"policy: {path}")
+            else:
+                doc = tomllib.loads(decode_utf8(data, what=f"policy: {path}"))
+        except (InputError, MalformedInput) as exc:
+            raise PolicyError(str(exc)) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError(f"policy: {path} is not valid TOML: {exc}") from None
+        except RecursionError:  # tomllib is pure Python: deep nesting ends here, cleanly
+            raise PolicyError(f"policy: {path} nests arrays or tables too deeply") from None
         return cls.from_dict(doc)
 
     @classmethod
     def from_dict(cls, doc: Any) -> Policy:
+        _refuse_unknown_keys(doc)
         log, vendor = _table(doc, "log"), _table(doc, "vendor")
         log_key = _note_key(log.get("key"), "log.key")
         if isinstance(log_key, CosignatureVerifier):
             raise PolicyError("policy: log.key is a witness key, not a log key")
         witnesses = tuple(_note_key(k, "log.witnesses") for k in _list(log, "witnesses"))
         quorum = log.get("quorum", 0)
-        if not isinstance(quorum, int) or not 0 <= quorum <= len(witnesses):
+        if type(quorum) is not int or not 0 <= quorum <= len(witnesses):
             raise PolicyError(f"policy: log.quorum must be 0..{len(witnesses)} (the witnesses)")
         organisation = vendor.get("organisation")
         if not isinstance(organisation, str) or not organisation:
@@ -101,7 +130,7 @@ class Policy:
         centre_keys = tuple(_key(k, "vendor.centre_keys") for k in _list(vendor, "centre_keys"))
         if not vendor_keys and not centre_keys:
             raise PolicyError("policy: trust at least one vendor key or centre key")
-        requirements = tuple(_requirement(r) for r in doc.get("require", []))
+        requirements = tuple(_requirement(r) for r in _list(doc, "require"))
         release = doc.get("release", {})
         allow_withdrawn = (
             release.get("allow_withdrawn", False) if isinstance(release, dict) else None
@@ -119,6 +148,40 @@ class Policy:
             requirements,
             allow_withdrawn,
         )
+
+
+def _refuse_unknown_keys(doc: Any) -> None:
+    """Refuse a table or key that `POLICY_KEYS` does not declare, naming the nearest one."""
+    if not isinstance(doc, dict):
+        raise PolicyError("policy: the document is not a table of [log], [vendor], ...")
+    for name, table in doc.items():
+        if name not in POLICY_KEYS:
+            shown = f"[[{name}]]" if isinstance(table, list) else f"[{name}]"
+            raise PolicyError(f"policy: unknown table {shown}{_nearest(name, POLICY_KEYS)}")
+        if name in ARRAY_TABLES:
+            if not isinstance(table, list):
+                raise PolicyError(f"policy: {name} must be an array of tables, [[{name}]]")
+            tables = table
+        else:
+            if not isinstance(table, dict):
+                raise PolicyError(f"policy: {name} must be a table, [{name}]")
+            tables = [table]
+        for entry in tables:
+            if not isinstance(entry, dict):
+                raise PolicyError(f"policy: each [[{name}]] must be a table")
+            for key in entry:
+                if key not in POLICY_KEYS[name]:
+                    raise PolicyError(
+                        f"policy: unknown key {name}.{key}{_nearest(key, POLICY_KEYS[name])}"
+                    )
+
+
+def _nearest(name: str, known: Any) -> str:
+    """'; did you mean X?' for the closest known name, and what happens now."""
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(str(name).lower(), list(lowered), n=1, cutoff=0.6)
+    hint = f" (did you mean {lowered[close[0]]!r}?)" if close else ""
+    return f"{hint}; a policy must not hold anything the verifier does not understand"
 
 
 def _table(doc: Any, name: str) -> dict[str, Any]:
@@ -161,9 +224,8 @@ def _requirement(raw: Any) -> Requirement:
         raise PolicyError("policy: each [[require]] names the keys that must have signed it")
     levels = _list(raw, "levels")
     result = raw.get("result")
-    return Requirement(
-        raw["predicate_type"],
-        signers,
-        None if result is None else str(result),
-        tuple(str(level) for level in levels),
-    )
+    if not (result is None or isinstance(result, str)) or not all(
+        isinstance(level, str) for level in levels
+    ):
+        raise PolicyError("policy: require.result and require.levels hold strings")
+    return Requirement(raw["predicate_type"], signers, result, tuple(levels))

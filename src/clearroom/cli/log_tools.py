@@ -9,14 +9,19 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from clearroom.errors import ClearroomError
 
+if TYPE_CHECKING:
+    from clearroom.tlog.receipt import Receipt
+
 console = Console(soft_wrap=True)
+MAX_RECEIPT_BYTES = (1 << 20) + (64 << 10)
+"""A receipt: a few header lines, at most 63 proof hashes, and a checkpoint of at most 1 MiB."""
 LogDir = Annotated[Path, typer.Argument(help="The log's folder (sequence/ and tiles/ inside).")]
 
 
@@ -29,10 +34,33 @@ def _tiles(directory: Path):  # type: ignore[no-untyped-def]
 
 
 def _read_key(path: Path) -> str:
+    from clearroom.untrusted import InputError, MalformedInput, decode_utf8, read_capped
+
     try:
-        return path.read_text().strip()
-    except OSError as exc:
-        raise ClearroomError(f"log: cannot read the key file {path}: {exc.strerror}") from None
+        data = read_capped(path, 64 << 10, what="log: key file")
+        return decode_utf8(data, what=f"log: key file {path}").strip()
+    except (InputError, MalformedInput) as exc:
+        raise ClearroomError(str(exc)) from None
+
+
+def _read_receipt(path: Path) -> Receipt:
+    """The receipt in ``path``, read with a cap; a file that is not a receipt at all (binary,
+    another format) is `MalformedInput`, one that claims to be and is malformed `InvalidProof`."""
+    from clearroom.tlog.receipt import HEADER, Receipt
+    from clearroom.untrusted import MalformedInput, decode_utf8, read_capped
+
+    text = decode_utf8(read_capped(path, MAX_RECEIPT_BYTES, what="receipt"), what=f"receipt {path}")
+    if not text.startswith(HEADER + "\n"):
+        raise MalformedInput(f"receipt: {path} is not a receipt (it does not start {HEADER!r})")
+    return Receipt.parse(text)
+
+
+def _read_entry(path: Path) -> bytes:
+    """The entry's bytes; larger than a log entry can be: refused before it is read."""
+    from clearroom.tlog.bundles import MAX_ENTRY_SIZE
+    from clearroom.untrusted import read_capped
+
+    return read_capped(path, MAX_ENTRY_SIZE, what="entry (a log entry is at most 65,535 bytes)")
 
 
 def register(app: typer.Typer) -> None:
@@ -150,19 +178,48 @@ def register(app: typer.Typer) -> None:
             int, typer.Option(help="Fail unless this many of the --cosigner keys cosigned.", min=0)
         ] = 0,
     ) -> None:
-        """Verify a receipt offline: the checkpoint's signature, then the entry's inclusion."""
-        from clearroom.tlog.note import CosignatureVerifier, parse_verifier_key
-        from clearroom.tlog.receipt import Receipt, verify_receipt
+        """Verify a receipt offline: the checkpoint's signature, then the entry's inclusion.
 
-        cosigners = [CosignatureVerifier.from_key(k) for k in cosigner or []]
-        checkpoint, cosigned = verify_receipt(
-            Receipt.parse(receipt.read_text()),
-            entry.read_bytes(),
-            parse_verifier_key(key),
-            origin=origin,
-            cosigners=cosigners,
-            min_cosignatures=min_cosignatures,
+        Exits 0 if verified, 1 if it could not be checked (a missing, unreadable, oversized or
+        non-receipt file, a bad key), 3 with the evidence if the receipt does not verify."""
+        from clearroom.cli.log import (
+            EXIT_BAD_LOG,
+            EXIT_UNCHECKED,
+            exit_code,
+            load_verifier,
+            print_error,
         )
+        from clearroom.tlog.errors import InvalidInput, InvalidProof, TlogError
+        from clearroom.tlog.note import CosignatureVerifier
+        from clearroom.tlog.receipt import verify_receipt
+        from clearroom.untrusted import InputError, MalformedInput
+
+        err = Console(stderr=True)
+        try:
+            cosigners = [CosignatureVerifier.from_key(k) for k in cosigner or []]
+            proof = _read_receipt(receipt)
+            data = _read_entry(entry)
+            log_key = load_verifier(key)
+        except (InputError, MalformedInput) as exc:
+            err.print(f"[bold red]could not check:[/] {exc}", highlight=False)
+            raise typer.Exit(EXIT_UNCHECKED) from None
+        except TlogError as exc:
+            print_error(exc, err)
+            raise typer.Exit(exit_code(exc)) from None
+        try:
+            checkpoint, cosigned = verify_receipt(
+                proof,
+                data,
+                log_key,
+                origin=origin,
+                cosigners=cosigners,
+                min_cosignatures=min_cosignatures,
+            )
+        except TlogError as exc:  # whatever fails here, the receipt does not verify
+            if isinstance(exc, InvalidInput):  # e.g. an index beyond the checkpoint's tree
+                exc = InvalidProof(str(exc))
+            print_error(exc, err)
+            raise typer.Exit(EXIT_BAD_LOG) from None
         console.print(
             f"[green]verified[/]: {entry} is in {checkpoint.origin} at size {checkpoint.size}"
             + (f", cosigned by {', '.join(c.name for c in cosigned)}" if cosigned else ""),

@@ -5,9 +5,14 @@ verdict must stay under 300 ms, interpreter included. This module imports the at
 (``cryptography`` and the standard library), and Rich only to draw the verdict table; the
 ``clearroom`` entry point hands ``verify`` straight here before loading anything else.
 
-Exit codes: 0 verified; 1 usage (missing file, unreachable server); 2 malformed bundle or
-policy; 10 digest; 11 signature; 12 key validity; 13 log inclusion; 14 checkpoint;
-15 consistency (rollback, split view); 16 witnesses; 17 policy.
+Every input is read with a cap and a deadline (`clearroom.untrusted`, and for ``--online``
+the log client's capped `HttpFetcher`): ``/dev/zero``, a FIFO or a server that streams forever
+are refused within seconds and a few tens of MB.
+
+Exit codes: 0 verified; 1 usage (missing file, unreachable or too slow server); 2 malformed,
+oversized or too deeply nested bundle or policy, unknown policy key; 10 digest; 11 signature;
+12 key validity; 13 log inclusion; 14 checkpoint; 15 consistency (rollback, split view);
+16 witnesses; 17 policy.
 """
 
 from __future__ import annotations
@@ -16,18 +21,21 @@ import argparse
 import json
 import os
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
-from clearroom.attest.bundle import Bundle, BundleError
+from clearroom.attest.bundle import MAX_BUNDLE_BYTES, Bundle, BundleError
 from clearroom.attest.policy import Policy, PolicyError
 from clearroom.attest.seen import SeenCheckpoints
 from clearroom.attest.verify import Failure, Verdict, sha256_file, verify
 from clearroom.tlog.checkpoint import Checkpoint
+from clearroom.tlog.errors import ResponseTooLarge, TlogError
+from clearroom.untrusted import InputError, InputTooLarge, read_capped
 
 ONLINE_TIMEOUT = 30
+"""Seconds to connect to the centre and between two reads of its answer."""
+ONLINE_DEADLINE = 120
+"""Seconds for the whole answer: a server that drips bytes is given up on."""
 
 
 def default_state_dir() -> Path:
@@ -68,16 +76,20 @@ def _fetch_bundle(url: str, digest: str, seen: SeenCheckpoints | None, origin: s
         try:
             text = note.decode()
             query["since"] = str(Checkpoint.parse(text[: text.index("\n\n") + 1]).size)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, TlogError):  # UnicodeDecodeError is a ValueError
             pass  # the verifier reports a bad remembered checkpoint itself
     target = f"{url.rstrip('/')}/api/bundles?{urllib.parse.urlencode(query)}"
+    from clearroom.tlog.client import HttpFetcher  # loads httpx: only when going online
+
     try:
-        with urllib.request.urlopen(target, timeout=ONLINE_TIMEOUT) as response:  # noqa: S310
-            return bytes(response.read())
-    except urllib.error.HTTPError as exc:
-        raise _Usage(Failure.USAGE, f"{target}: {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise _Usage(Failure.USAGE, f"cannot reach {url}: {exc}") from None
+        with HttpFetcher(
+            url, timeout=ONLINE_TIMEOUT, deadline=ONLINE_DEADLINE, user_agent="clearroom-verify"
+        ) as http:
+            return http.fetch_url(target, MAX_BUNDLE_BYTES)
+    except ResponseTooLarge as exc:
+        raise BundleError(f"bundle: {exc.reason}") from None
+    except TlogError as exc:
+        raise _Usage(Failure.USAGE, f"--online: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> tuple[Verdict | None, str | None, Failure | None]:
@@ -93,11 +105,12 @@ def run(args: argparse.Namespace) -> tuple[Verdict | None, str | None, Failure |
         elif args.bundle is None:
             raise _Usage(Failure.USAGE, "give --bundle FILE, or --online URL to fetch one")
         else:
-            try:
-                data = args.bundle.read_bytes()
-            except OSError as exc:
-                raise _Usage(Failure.USAGE, f"cannot read {args.bundle}: {exc.strerror}") from None
+            data = read_capped(args.bundle, MAX_BUNDLE_BYTES, what="bundle")
         bundle = Bundle.parse(data)
+    except InputTooLarge as exc:
+        return None, str(exc), Failure.BUNDLE
+    except InputError as exc:
+        return None, str(exc), Failure.USAGE
     except (BundleError, PolicyError) as exc:
         return None, str(exc), Failure.BUNDLE
     except _Usage as exc:

@@ -17,7 +17,6 @@ Example::
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,10 +32,10 @@ from clearroom.tlog.note import (
     open_note,
     sign,
 )
+from clearroom.untrusted import parse_decimal
 
 __all__ = ["Checkpoint", "Cosignature", "open_checkpoint", "sign_checkpoint"]
 
-_SIZE = re.compile(r"0|[1-9][0-9]*")
 _MAX_SIZE = (1 << 64) - 1
 
 
@@ -91,11 +90,12 @@ class Checkpoint:
                 f"tlog: checkpoint has {len(lines)} lines; it needs origin, size and root hash"
             )
         origin, size_line, root_line, *extensions = lines
-        if not _SIZE.fullmatch(size_line):
+        size = parse_decimal(size_line, limit=_MAX_SIZE)
+        if size is None:
             raise InvalidCheckpoint(
                 f"tlog: checkpoint size {size_line[:40]!r} is not a decimal without leading zeros"
+                ", or is outside 0..2^64-1"
             )
-        size = int(size_line)
         root = b64decode_strict(root_line)
         if root is None:
             raise InvalidCheckpoint(f"tlog: checkpoint root hash {root_line[:60]!r} is not base64")

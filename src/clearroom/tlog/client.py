@@ -44,6 +44,7 @@ from clearroom.tlog.errors import (
 from clearroom.tlog.hashing import HASH_SIZE, node_hash
 from clearroom.tlog.layout import CHECKPOINT_KEY, TILE_WIDTH, TileRef, node_location, tile_for
 from clearroom.tlog.note import MAX_NOTE_SIZE
+from clearroom.untrusted import parse_decimal
 
 if TYPE_CHECKING:
     import httpx
@@ -158,7 +159,11 @@ class HttpFetcher(_Closing):
             self._client.close()
 
     def fetch(self, key: str, max_bytes: int) -> bytes:
-        url = self.base_url + _check_request(key, max_bytes)
+        return self.fetch_url(self.base_url + _check_request(key, max_bytes), max_bytes)
+
+    def fetch_url(self, url: str, max_bytes: int) -> bytes:
+        """The body of a GET of ``url`` (any URL, e.g. with a query), under the same cap,
+        timeout and deadline: the offline verifier's ``--online`` reads its bundle this way."""
         give_up = time.monotonic() + self.deadline
         timeout_error, http_error = self._errors
         try:
@@ -167,17 +172,21 @@ class HttpFetcher(_Closing):
                     raise ObjectMissing(url)
                 if response.status_code != 200:
                     raise FetchError(url, f"HTTP {response.status_code} {response.reason_phrase}")
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
-                    raise ResponseTooLarge(url, max_bytes, int(declared))
-                body = bytearray()
+                declared = parse_decimal(
+                    response.headers.get("content-length", ""), canonical=False
+                )
+                if declared is not None and declared > max_bytes:
+                    raise ResponseTooLarge(url, max_bytes, declared)
+                chunks: list[bytes] = []  # no over-allocation: memory stays at the cap
+                total = 0
                 for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > max_bytes:
+                    chunks.append(chunk)
+                    total += len(chunk)
+                    if total > max_bytes:
                         raise ResponseTooLarge(url, max_bytes)
                     if time.monotonic() > give_up:
                         raise FetchError(url, f"not complete after {self.deadline:g} s; gave up")
-                return bytes(body)
+                return b"".join(chunks)
         except timeout_error as exc:
             raise FetchError(url, f"timed out after {self.timeout:g} s ({exc})") from exc
         except http_error as exc:

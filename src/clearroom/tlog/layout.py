@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from clearroom.tlog.errors import InvalidTilePath
+from clearroom.untrusted import parse_decimal
 
 TILE_HEIGHT = 8
 """Tree levels spanned by one tile: stored hashes are at tree levels 0, 8, 16, ..."""
@@ -112,9 +113,10 @@ def bundle_key(index: int, width: int = TILE_WIDTH) -> str:
 
 
 def _decimal(text: str, what: str, key: str) -> int:
-    if not text.isascii() or not text.isdigit() or (len(text) > 1 and text[0] == "0"):
+    value = parse_decimal(text)
+    if value is None:
         raise InvalidTilePath(key, f"{what} {text!r} is not a decimal number without leading zeros")
-    return int(text)
+    return value
 
 
 def parse_key(key: str) -> TileRef:
@@ -141,9 +143,10 @@ def parse_key(key: str) -> TileRef:
             if not group.startswith("x"):
                 raise InvalidTilePath(key, f"index group {group!r} must start with 'x'")
             digits = group[1:]
-        if len(digits) != 3 or not digits.isascii() or not digits.isdigit():
+        value = parse_decimal(digits, canonical=False)
+        if len(digits) != 3 or value is None:
             raise InvalidTilePath(key, f"index group {group!r} must be exactly 3 digits")
-        index = index * 1000 + int(digits)
+        index = index * 1000 + value
     if index > MAX_INDEX:
         raise InvalidTilePath(key, "index must be an unsigned 64-bit number")
     if level is not None and level > MAX_TILE_LEVEL:

@@ -15,6 +15,7 @@ from clearroom.tlog.errors import InvalidProof, NotEnoughCosignatures
 from clearroom.tlog.hashing import HASH_SIZE, leaf_hash
 from clearroom.tlog.merkle import verify_inclusion
 from clearroom.tlog.note import NoteVerifier
+from clearroom.untrusted import parse_decimal
 
 HEADER = "c2sp.org/tlog-proof@v1"
 MAX_PROOF_LINES = 63
@@ -51,14 +52,18 @@ class Receipt:
         if not lines or not lines[0].startswith("index "):
             raise InvalidProof("tlog: receipt has no 'index N' line")
         index_text = lines.pop(0)[6:]
-        if not index_text.isdigit() or (index_text != "0" and index_text.startswith("0")):
-            raise InvalidProof(f"tlog: receipt index {index_text!r} is not a decimal number")
+        index = parse_decimal(index_text)
+        if index is None:
+            raise InvalidProof(
+                f"tlog: receipt index {index_text[:40]!r} is not a decimal number"
+                " (ASCII digits, no leading zeros, below 2^64)"
+            )
         if len(lines) > MAX_PROOF_LINES:
             raise InvalidProof(f"tlog: receipt has {len(lines)} proof lines, at most 63 make sense")
         proof = tuple(_b64(line, "proof hash") for line in lines)
         if any(len(h) != HASH_SIZE for h in proof):
             raise InvalidProof("tlog: a proof hash in the receipt is not 32 bytes")
-        return cls(int(index_text), proof, note.encode(), extra)
+        return cls(index, proof, note.encode(), extra)
 
 
 def _b64(text: str, what: str) -> bytes:
