@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -70,3 +72,145 @@ def test_the_verifier_loads_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- Issue 12: inputs that never end, policies with typos, bundles that trip the parser ----------
+
+MEMORY_LIMIT = 1 << 30
+"""Address space for the verifier under attack: a regression fails fast instead of swapping."""
+
+_MEASURED = """
+import resource, subprocess, sys
+def limit():
+    resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+result = subprocess.run(sys.argv[2:], preexec_fn=limit, timeout=120)
+with open(sys.argv[1], "w") as f:
+    f.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(result.returncode)
+"""
+
+
+def _verify_measured(machine, *args):
+    """Run ``clearroom verify`` with ``args`` under a memory limit; its result and its peak
+    resident memory in MB (measured by a parent of its own, so no other test's child counts)."""
+    command = [sys.executable, "-m", "clearroom.cli.entry", "verify", str(machine / "router.img")]
+    command += ["--policy", str(machine / "policy.toml"), "--no-state", *args]
+    peak = machine / "peak-rss"
+    wrapper = [sys.executable, "-c", _MEASURED.format(limit=MEMORY_LIMIT), str(peak)]
+    result = subprocess.run([*wrapper, *command], capture_output=True, text=True, timeout=150)
+    return result, int(peak.read_text()) / 1024
+
+
+def test_bundle_from_dev_zero_is_refused_at_the_cap_in_bounded_memory(release):
+    result, peak_mb = _verify_measured(release, "--bundle", "/dev/zero")
+    assert result.returncode == 2, result.stderr
+    assert "bundle: /dev/zero is larger than the limit of 33,554,432 bytes" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert peak_mb < 100, f"{peak_mb:.0f} MB"
+
+
+class _Endless(http.server.BaseHTTPRequestHandler):
+    """/forever/...: 200 and bytes until the client hangs up; /declared/...: a Content-Length
+    of a terabyte (then the same endless bytes)."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if self.path.startswith("/declared/"):
+            self.send_header("Content-Length", str(10**12))
+        self.end_headers()
+        chunk = b"[" * 65536
+        try:
+            while not self.server.stopping.is_set():  # type: ignore[attr-defined]
+                self.wfile.write(chunk)
+        except OSError:
+            pass  # the verifier hung up: what we want
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def endless_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Endless)
+    server.daemon_threads = True
+    server.stopping = threading.Event()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.stopping.set()  # type: ignore[attr-defined]
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_online_server_that_streams_forever_is_refused_at_the_cap_in_bounded_memory(
+    release, endless_server
+):
+    result, peak_mb = _verify_measured(release, "--online", f"{endless_server}/forever")
+    assert result.returncode == 2, result.stderr
+    assert "larger than its 33554432-byte cap" in result.stderr
+    assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
+    assert peak_mb < 100, f"{peak_mb:.0f} MB"
+
+
+def test_online_server_declaring_a_terabyte_is_refused_before_reading(release, endless_server):
+    result, peak_mb = _verify_measured(release, "--online", f"{endless_server}/declared")
+    assert result.returncode == 2, result.stderr
+    assert "(1000000000000 bytes); refused" in result.stderr
+    assert peak_mb < 100, f"{peak_mb:.0f} MB"
+
+
+def test_bundle_of_100000_brackets_exits_2_without_a_traceback(release):
+    (release / "deep.json").write_bytes(b"[" * 100_000)
+    result = _verify(release, bundle="deep.json")
+    assert result.returncode == 2, result.stderr
+    assert "bundle: JSON nested deeper than 32 levels" in result.stderr
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ("quorom = 0", "log.quorom (did you mean 'quorum'?)"),
+        ("Quorum = 0", "did you mean 'quorum'"),
+    ],
+)
+def test_policy_typo_quorom_exits_2_naming_quorum(release, line, named):
+    policy = release / "policy.toml"
+    policy.write_text(policy.read_text().replace("\n\n[vendor]", f"\n{line}\n\n[vendor]"))
+    result = _verify(release)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert named in result.stderr and "Traceback" not in result.stderr
+
+
+def test_policy_typo_requires_table_exits_2_naming_require(release):
+    policy = release / "policy.toml"
+    policy.write_text(
+        policy.read_text()
+        + '\n[[requires]]\npredicate_type = "https://slsa.dev/verification_summary/v1"\n'
+    )
+    result = _verify(release, "--json")
+    assert result.returncode == 2
+    doc = json.loads(result.stdout)
+    assert doc["failure"] == "bundle" and "[[requires]] (did you mean 'require'?)" in doc["error"]
+
+
+def test_policy_that_is_not_utf8_exits_2_without_a_traceback(release):
+    policy = release / "policy.toml"
+    policy.write_bytes(
+        policy.read_bytes().replace(b'organisation = "acme"', b'organisation = "\xff"')
+    )
+    result = _verify(release)
+    assert result.returncode == 2, result.stderr
+    assert "not UTF-8" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bundle_that_is_a_directory_exits_1_saying_so(release):
+    result = _verify(release, bundle="state-dir")
+    assert result.returncode == 1 and "does not exist" in result.stderr
+    (release / "state-dir").mkdir()
+    result = _verify(release, bundle="state-dir")
+    assert result.returncode == 1 and "is a directory" in result.stderr

@@ -49,7 +49,8 @@ def _read_receipt(path: Path) -> Receipt:
     from clearroom.tlog.receipt import HEADER, Receipt
     from clearroom.untrusted import MalformedInput, decode_utf8, read_capped
 
-    text = decode_utf8(read_capped(path, MAX_RECEIPT_BYTES, what="receipt"), what=f"receipt {path}")
+    data = read_capped(path, MAX_RECEIPT_BYTES, what="receipt")
+    text = decode_utf8(data, what=f"receipt: {path}")
     if not text.startswith(HEADER + "\n"):
         raise MalformedInput(f"receipt: {path} is not a receipt (it does not start {HEADER!r})")
     return Receipt.parse(text)
@@ -58,9 +59,12 @@ def _read_receipt(path: Path) -> Receipt:
 def _read_entry(path: Path) -> bytes:
     """The entry's bytes; larger than a log entry can be: refused before it is read."""
     from clearroom.tlog.bundles import MAX_ENTRY_SIZE
-    from clearroom.untrusted import read_capped
+    from clearroom.untrusted import InputTooLarge, read_capped
 
-    return read_capped(path, MAX_ENTRY_SIZE, what="entry (a log entry is at most 65,535 bytes)")
+    try:
+        return read_capped(path, MAX_ENTRY_SIZE, what="entry")
+    except InputTooLarge as exc:
+        raise InputTooLarge(f"{exc}; no log entry is that large") from None
 
 
 def register(app: typer.Typer) -> None:
@@ -201,7 +205,7 @@ def register(app: typer.Typer) -> None:
             data = _read_entry(entry)
             log_key = load_verifier(key)
         except (InputError, MalformedInput) as exc:
-            err.print(f"[bold red]could not check:[/] {exc}", highlight=False)
+            err.print(f"[bold red]could not check:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_UNCHECKED) from None
         except TlogError as exc:
             print_error(exc, err)

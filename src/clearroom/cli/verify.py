@@ -87,7 +87,7 @@ def _fetch_bundle(url: str, digest: str, seen: SeenCheckpoints | None, origin: s
         ) as http:
             return http.fetch_url(target, MAX_BUNDLE_BYTES)
     except ResponseTooLarge as exc:
-        raise BundleError(f"bundle: {exc.reason}") from None
+        raise BundleError(f"bundle: {exc.location}: {exc.reason}") from None
     except TlogError as exc:
         raise _Usage(Failure.USAGE, f"--online: {exc}") from None
 
