@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import socketserver
 import subprocess
 import sys
 import threading
@@ -214,3 +215,40 @@ def test_bundle_that_is_a_directory_exits_1_saying_so(release):
     (release / "state-dir").mkdir()
     result = _verify(release, bundle="state-dir")
     assert result.returncode == 1 and "is a directory" in result.stderr
+
+
+class _Slowloris(socketserver.BaseRequestHandler):
+    """Sends a status line, then its headers one byte every 0.1 s, forever: every read is
+    quick, so only the verifier's overall deadline can end it."""
+
+    def handle(self) -> None:
+        try:
+            self.request.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not self.server.stopping.wait(0.1):  # type: ignore[attr-defined]
+                self.request.sendall(b"a")
+        except OSError:
+            pass
+
+
+def test_online_server_sending_its_headers_a_byte_at_a_time_is_given_up_at_the_deadline(
+    release,
+):
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Slowloris)
+    server.daemon_threads = True
+    server.stopping = threading.Event()  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    code = "import sys, clearroom.cli.verify as v; v.ONLINE_DEADLINE = 2; sys.exit(v.main())"
+    command = [sys.executable, "-c", code, str(release / "router.img"), "--online", url]
+    command += ["--policy", str(release / "policy.toml"), "--no-state"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    finally:
+        server.stopping.set()  # type: ignore[attr-defined]
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    assert result.returncode == 1, result.stderr
+    assert f"--online: no complete answer from {url} within 2 s; gave up" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -18,10 +18,14 @@ oversized or too deeply nested bundle or policy, unknown policy key; 10 digest; 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 from clearroom.attest.bundle import MAX_BUNDLE_BYTES, Bundle, BundleError
@@ -29,7 +33,7 @@ from clearroom.attest.policy import Policy, PolicyError
 from clearroom.attest.seen import SeenCheckpoints
 from clearroom.attest.verify import Failure, Verdict, sha256_file, verify
 from clearroom.tlog.checkpoint import Checkpoint
-from clearroom.tlog.errors import ResponseTooLarge, TlogError
+from clearroom.tlog.errors import FetchError, ObjectMissing, ResponseTooLarge, TlogError
 from clearroom.untrusted import InputError, InputTooLarge, read_capped
 
 ONLINE_TIMEOUT = 30
@@ -82,14 +86,51 @@ def _fetch_bundle(url: str, digest: str, seen: SeenCheckpoints | None, origin: s
     from clearroom.tlog.client import HttpFetcher  # loads httpx: only when going online
 
     try:
-        with HttpFetcher(
-            url, timeout=ONLINE_TIMEOUT, deadline=ONLINE_DEADLINE, user_agent="clearroom-verify"
-        ) as http:
+        with (
+            _alarm(ONLINE_DEADLINE, f"--online: no complete answer from {url} within"),
+            HttpFetcher(
+                url, timeout=ONLINE_TIMEOUT, deadline=ONLINE_DEADLINE, user_agent="clearroom-verify"
+            ) as http,
+        ):
             return http.fetch_url(target, MAX_BUNDLE_BYTES)
     except ResponseTooLarge as exc:
         raise BundleError(f"bundle: {exc.location}: {exc.reason}") from None
+    except ObjectMissing:
+        raise _Usage(
+            Failure.USAGE,
+            f"--online: {url} holds no published release with a public file of this SHA-256"
+            " (HTTP 404)",
+        ) from None
+    except FetchError as exc:
+        raise _Usage(
+            Failure.USAGE, f"--online: cannot fetch {exc.location}: {exc.reason}"
+        ) from None
     except TlogError as exc:
         raise _Usage(Failure.USAGE, f"--online: {exc}") from None
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float, message: str) -> Iterator[None]:
+    """End what runs inside after ``seconds`` with a usage error, even a read the HTTP client
+    is blocked in (a server sending its headers a byte at a time is bounded by the per-read
+    timeout only). SIGALRM: the main thread on POSIX; elsewhere the fetcher's own deadline."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _Usage(Failure.USAGE, f"{message} {seconds:g} s; gave up")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def run(args: argparse.Namespace) -> tuple[Verdict | None, str | None, Failure | None]:
