@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import select
 import stat
 import time
@@ -108,7 +107,24 @@ def decode_utf8(data: bytes, *, what: str) -> str:
         raise MalformedInput(f"{what}: not UTF-8 text (byte {exc.start:,} is invalid)") from None
 
 
-_JSON_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+
+
+def json_depth(data: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest, counted without parsing it, in C
+    speed string operations: escaped backslashes and quotes are dropped, then every other
+    segment between quotes is inside a string. For a text that is not valid JSON the count
+    may be off after the first error, where any parser stops anyway."""
+    unescaped = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(unescaped.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for char in brackets:
+        if char in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def parse_json(data: bytes, *, what: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -116,15 +132,8 @@ def parse_json(data: bytes, *, what: str, max_depth: int = MAX_JSON_DEPTH) -> An
     parser runs), no duplicate member names, no NaN or Infinity, integers of at most 20 digits.
     Anything else raises `MalformedInput`."""
     text = decode_utf8(data, what=what)
-    depth = 0
-    for token in _JSON_TOKENS.finditer(data):  # strings are skipped whole, brackets counted
-        char = token.group()
-        if char in (b"[", b"{"):
-            depth += 1
-            if depth > max_depth:
-                raise MalformedInput(f"{what}: JSON nested deeper than {max_depth} levels")
-        elif char in (b"]", b"}"):
-            depth -= 1
+    if json_depth(data) > max_depth:
+        raise MalformedInput(f"{what}: JSON nested deeper than {max_depth} levels")
     try:
         return json.loads(
             text,

@@ -24,6 +24,7 @@ from clearroom.untrusted import (
     InputError,
     InputTooLarge,
     MalformedInput,
+    json_depth,
     parse_decimal,
     parse_json,
     read_capped,
@@ -281,3 +282,30 @@ def test_read_of_a_directory_or_missing_file_says_so(tmp_path):
 def test_parse_json_errors_are_malformed_input():
     with pytest.raises(MalformedInput, match="not JSON"):
         parse_json(b"{", what="bundle")
+
+
+def _nesting(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_nesting, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_nesting, value), default=0)
+    return 0
+
+
+def test_json_depth_counts_like_a_parser_whatever_the_strings_hold():
+    import random
+
+    rng = random.Random(12)
+    tricky = ["[", "]", "{", "}", '"', "\\", '\\"', "\\\\", '\\\\"', "a", "\u0666"]
+
+    def build(level: int) -> object:
+        if level == 0 or rng.random() < 0.3:
+            return "".join(rng.choice(tricky) for _ in range(rng.randrange(6)))
+        if rng.random() < 0.5:
+            return [build(level - 1) for _ in range(rng.randrange(4))]
+        return {build(0): build(level - 1) for _ in range(rng.randrange(4))}  # type: ignore[misc]
+
+    for _ in range(500):
+        doc = build(rng.randrange(12))
+        data = json.dumps(doc, ensure_ascii=rng.random() < 0.5).encode()
+        assert json_depth(data) == _nesting(doc), data
