@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from clearroom.cli.log_tools import register
 from clearroom.tlog.merkle import verify_consistency
+from clearroom.untrusted import InputTooLarge
 
 app = typer.Typer()
 register(app)
@@ -167,3 +168,13 @@ def test_log_verify_with_a_receipt_index_in_arabic_indic_digits_is_refused(logge
     receipt.write_text(receipt.read_text().replace("index 0", "index \u0660"))
     result = _log_verify(receipt, entry, key)
     assert result.exit_code == 3 and "not a decimal number" in result.output
+
+
+def test_log_append_of_dev_zero_is_refused_at_the_entry_limit(tmp_path):
+    key_file = tmp_path / "log.key"
+    runner.invoke(app, ["keygen", "--name", "clearroom.test/cli", "--out", str(key_file)])
+    result = runner.invoke(
+        app, ["append", str(tmp_path / "log"), "/dev/zero", "--key-file", str(key_file)]
+    )
+    assert isinstance(result.exception, InputTooLarge)  # printed as "error: …", exit 1
+    assert "no log entry is that large" in str(result.exception)

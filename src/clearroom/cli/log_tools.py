@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
         from clearroom.tlog.sequencer import Sequencer
 
         signer = parse_signer_key(_read_key(key_file))
-        entries = [path.read_bytes() for path in files]
+        entries = [_read_entry(path) for path in files]
         tiles = LocalObjectStore(directory / "tiles")
         with Sequencer(directory / "sequence", tiles, signer) as log:
             indexes = log.add_many(entries)
