@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from clearroom.errors import ClearroomError
 
@@ -34,10 +35,11 @@ def _tiles(directory: Path):  # type: ignore[no-untyped-def]
 
 
 def _read_key(path: Path) -> str:
+    from clearroom.cli.log import MAX_KEY_FILE_BYTES
     from clearroom.untrusted import InputError, MalformedInput, decode_utf8, read_capped
 
     try:
-        data = read_capped(path, 64 << 10, what="log: key file")
+        data = read_capped(path, MAX_KEY_FILE_BYTES, what="log: key file")
         return decode_utf8(data, what=f"log: key file {path}").strip()
     except (InputError, MalformedInput) as exc:
         raise ClearroomError(str(exc)) from None
@@ -205,7 +207,8 @@ def register(app: typer.Typer) -> None:
             data = _read_entry(entry)
             log_key = load_verifier(key)
         except (InputError, MalformedInput) as exc:
-            err.print(f"[bold red]could not check:[/] {exc}", highlight=False, soft_wrap=True)
+            message = f"[bold red]could not check:[/] {escape(str(exc))}"
+            err.print(message, highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_UNCHECKED) from None
         except TlogError as exc:
             print_error(exc, err)
