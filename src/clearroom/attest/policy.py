@@ -15,19 +15,28 @@ signed statements a release must carry. A TOML file (or the same structure in JS
 
     [release]
     allow_withdrawn = false      # a release its vendor withdrew fails (the default)
+    max_status_age = "7d"        # the centre's signed release status may be this old at most
+                                 # (s, m, h or d; the default is 7 days)
 
     [[require]]
     predicate_type = "https://slsa.dev/verification_summary/v1"
-    signers = ["-----BEGIN PUBLIC KEY-----\\n…"]  # e.g. the lab's key
+    organisation = "lab"         # whose registered keys (replayed from the log) must sign
+    signers = ["-----BEGIN PUBLIC KEY-----\\n…"]  # trust anchors of that organisation
     result = "PASSED"
     levels = ["SLSA_BUILD_LEVEL_3"]
+
+A requirement's signers are followed through the organisation's key history in the log like
+the vendor's keys: a key revoked before the statement was logged no longer counts. Without
+``organisation``, the organisation the log names for the statement is followed.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +50,22 @@ class PolicyError(AttestError):
     """The policy file is missing, malformed, or asks for something impossible."""
 
 
+DEFAULT_MAX_STATUS_AGE = timedelta(days=7)
+"""How old the centre's release status may be when the policy does not say: the centre
+refreshes it daily, so a week leaves room for an outage while bounding a hidden withdrawal."""
+_DURATION = re.compile(r"([1-9][0-9]{0,8})([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
 @dataclass(frozen=True)
 class Requirement:
     predicate_type: str
     signers: tuple[PublicKey, ...]
     result: str | None = None
     levels: tuple[str, ...] = ()
+    organisation: str | None = None
+    """Whose key history (replayed from the log) decides which keys may sign; None: the
+    organisation the log names for the statement."""
 
     def describe(self) -> str:
         text = self.predicate_type.rsplit("/", 2)[-2] if "/" in self.predicate_type else ""
@@ -55,6 +74,8 @@ class Requirement:
             text += f" {self.result}"
         if self.levels:
             text += f" ({', '.join(self.levels)})"
+        if self.organisation:
+            text += f" by {self.organisation}"
         return text
 
 
@@ -69,6 +90,7 @@ class Policy:
     centre_keys: tuple[PublicKey, ...] = ()
     requirements: tuple[Requirement, ...] = ()
     allow_withdrawn: bool = False
+    max_status_age: timedelta = DEFAULT_MAX_STATUS_AGE
 
     @classmethod
     def load(cls, path: Path) -> Policy:
@@ -101,13 +123,14 @@ class Policy:
         centre_keys = tuple(_key(k, "vendor.centre_keys") for k in _list(vendor, "centre_keys"))
         if not vendor_keys and not centre_keys:
             raise PolicyError("policy: trust at least one vendor key or centre key")
-        requirements = tuple(_requirement(r) for r in doc.get("require", []))
+        requirements = tuple(_requirement(r, centre_keys) for r in doc.get("require", []))
         release = doc.get("release", {})
         allow_withdrawn = (
             release.get("allow_withdrawn", False) if isinstance(release, dict) else None
         )
         if not isinstance(allow_withdrawn, bool):
             raise PolicyError("policy: release.allow_withdrawn must be true or false")
+        max_status_age = _duration(release.get("max_status_age"), "release.max_status_age")
         return cls(
             log_key,
             str(log.get("origin") or log_key.name),
@@ -118,6 +141,7 @@ class Policy:
             centre_keys,
             requirements,
             allow_withdrawn,
+            max_status_age,
         )
 
 
@@ -153,12 +177,31 @@ def _key(value: Any, where: str) -> PublicKey:
         raise PolicyError(f"policy: {where}: {exc}") from None
 
 
-def _requirement(raw: Any) -> Requirement:
+def _duration(value: Any, where: str) -> timedelta:
+    """A duration written as a whole number and a unit: ``"90s"``, ``"30m"``, ``"12h"``,
+    ``"7d"``; absent: the default."""
+    if value is None:
+        return DEFAULT_MAX_STATUS_AGE
+    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise PolicyError(
+            f'policy: {where} must be a duration such as "7d", "12h", "30m" or "90s", not {value!r}'
+        )
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def _requirement(raw: Any, centre_keys: tuple[PublicKey, ...]) -> Requirement:
     if not isinstance(raw, dict) or not isinstance(raw.get("predicate_type"), str):
         raise PolicyError("policy: each [[require]] needs a predicate_type")
     signers = tuple(_key(k, "require.signers") for k in _list(raw, "signers"))
-    if not signers:
-        raise PolicyError("policy: each [[require]] names the keys that must have signed it")
+    organisation = raw.get("organisation")
+    if organisation is not None and (not isinstance(organisation, str) or not organisation):
+        raise PolicyError("policy: require.organisation names an organisation (its slug)")
+    if not signers and not (organisation and centre_keys):
+        raise PolicyError(
+            "policy: each [[require]] names the keys that must have signed it (signers), or"
+            " an organisation whose keys the centre introduced (with vendor.centre_keys)"
+        )
     levels = _list(raw, "levels")
     result = raw.get("result")
     return Requirement(
@@ -166,4 +209,5 @@ def _requirement(raw: Any) -> Requirement:
         signers,
         None if result is None else str(result),
         tuple(str(level) for level in levels),
+        organisation,
     )

@@ -7,7 +7,8 @@ verdict must stay under 300 ms, interpreter included. This module imports the at
 
 Exit codes: 0 verified; 1 usage (missing file, unreachable server); 2 malformed bundle or
 policy; 10 digest; 11 signature; 12 key validity; 13 log inclusion; 14 checkpoint;
-15 consistency (rollback, split view); 16 witnesses; 17 policy.
+15 consistency (rollback, split view); 16 witnesses; 17 policy; 18 release status
+(missing, untrusted, for another release, or older than the policy's max_status_age).
 """
 
 from __future__ import annotations
