@@ -119,11 +119,11 @@ def _store(
         created_by=actor.user,
     )
     if moment is not None:
-        _log(attestation, envelope, statement, moment)
+        log_statement(attestation, envelope, statement, moment)
     return attestation
 
 
-def _log(
+def log_statement(
     attestation: Attestation, envelope: Envelope, statement: Statement, moment: datetime
 ) -> None:
     release = attestation.release
@@ -379,7 +379,7 @@ def on_publish(release: Release) -> int:
         )
     moment = _now()
     for attestation in pending:
-        _log(attestation, _envelope(attestation), statement_of(attestation), moment)
+        log_statement(attestation, _envelope(attestation), statement_of(attestation), moment)
     return len(pending)
 
 
