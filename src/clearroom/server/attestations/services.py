@@ -23,6 +23,7 @@ from clearroom.attest.predicates import (
     KEY_EVENT,
     OPENVEX,
     RELEASE_MANIFEST,
+    RELEASE_STATUS,
     SLSA_PROVENANCE,
     SLSA_VSA,
     ReleaseManifest,
@@ -323,6 +324,11 @@ def add_attestation(actor: Actor, release: Release, data: bytes) -> Attestation:
             release=locked,
             moment=moment if published else None,
         )
+        if published and not locked.attestations.filter(predicate_type=RELEASE_STATUS).exists():
+            # The release now has a bundle, which a verifier accepts only with a status.
+            from clearroom.server.attestations.status import issue_status  # it imports this
+
+            issue_status(locked, moment)
         if statement.predicate_type == OPENVEX:  # the vendor's statements change findings
             enqueue("vulns.evaluate", release=locked.pk, dedupe_key=f"evaluate:{locked.pk}")
     return attestation

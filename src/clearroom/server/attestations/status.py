@@ -2,6 +2,7 @@
 the centre's key and logged when a release is published, at once when it is withdrawn (in the
 transaction that changes it), and again every ``release_status_refresh_seconds`` by the log's
 writer, so every bundle carries a status recent enough for a verifier's ``max_status_age``.
+Only releases with a signed statement get one: the others have no bundle to verify.
 
 Why the log's writer refreshes: exactly one process holds the log, so exactly one refreshes,
 and a refresh that fails (a token away) is retried there without stopping the log."""
@@ -13,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from clearroom.attest.dsse import Envelope, add_signature
@@ -64,17 +65,32 @@ def issue_status(release: Release, moment: datetime | None = None) -> Attestatio
     return attestation
 
 
+def has_statements(release: Release) -> bool:
+    """Whether ``release`` has a signed statement (then it has a bundle, which needs a status)."""
+    return release.attestations.exclude(predicate_type=RELEASE_STATUS).exists()
+
+
+def issue_status_if_stated(release: Release) -> None:
+    """:func:`issue_status` for a published or withdrawn release with a signed statement."""
+    if release.state != Release.State.DRAFT and has_statements(release):
+        issue_status(release)
+
+
 def refresh_statuses(now: datetime | None = None, *, limit: int = REFRESH_BATCH) -> int:
-    """Re-sign the status of up to ``limit`` published or withdrawn releases whose newest
-    status is older than ``release_status_refresh_seconds`` (oldest first). Returns how many;
-    stops early, changing nothing more, while the log's backlog is full."""
+    """Re-sign the status of up to ``limit`` published or withdrawn releases with a signed
+    statement whose newest status is missing or older than ``release_status_refresh_seconds``
+    (oldest first). Returns how many; stops early while the log's backlog is full."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.CONFIG.release_status_refresh_seconds)
     newest = Attestation.objects.filter(
         release=OuterRef("pk"), predicate_type=RELEASE_STATUS
     ).order_by("-created_at")
+    statements = Attestation.objects.filter(release=OuterRef("pk")).exclude(
+        predicate_type=RELEASE_STATUS
+    )
     stale = (
         Release.objects.exclude(state=Release.State.DRAFT)
+        .filter(Exists(statements))
         .annotate(status_at=Subquery(newest.values("created_at")[:1]))
         .filter(Q(status_at__isnull=True) | Q(status_at__lt=cutoff))
         .order_by(F("status_at").asc(nulls_first=True), "pk")
