@@ -33,6 +33,7 @@ from clearroom.server.attestations.services import add_evaluation_report
 from clearroom.server.attestations.status import refresh_statuses
 from clearroom.server.authz import Actor
 from clearroom.server.catalog.models import Release
+from clearroom.server.transparency.keeper import LogKeeper
 from clearroom.server.transparency.models import LogEntry
 
 FIRMWARE = b"firmware 1.0.0"
@@ -341,3 +342,14 @@ def test_a_bundle_carries_the_key_history_of_the_lab_that_signed_a_report(
     verdict = verify(digest, bundle, policy)
     assert verdict.ok, verdict.checks  # the report was logged before the revocation
     assert "of lab" in verdict.checks[-1].detail
+
+
+def test_the_log_writer_re_signs_a_status_that_fell_due(world, vendor_key, log_writer):
+    _published(world, vendor_key, log_writer)
+    statuses = Attestation.objects.filter(predicate_type=RELEASE_STATUS)
+    statuses.update(created_at=timezone.now() - timedelta(days=2))  # a day and more ago
+    keeper = LogKeeper()
+    keeper.refresh_release_status_when_due()
+    assert statuses.count() == 2
+    keeper.refresh_release_status_when_due()  # checked again only a minute later
+    assert statuses.count() == 2
