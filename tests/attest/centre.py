@@ -132,11 +132,14 @@ class Centre:
         signer: FileSigner | None = None,
         release: dict[str, str] = RELEASE,
         reason: str = "",
+        key_events: dict[str, int] | None = None,
     ) -> Logged:
         """Log the centre's signed release status (dated now unless ``as_of``), as the
-        service does, and make it the one bundles carry."""
+        service does, and make it the one bundles carry. ``key_events``: how many key events
+        of each organisation it says were logged before it (none by default)."""
         moment = as_of or datetime.now(UTC).replace(microsecond=0)
-        status = ReleaseStatus(dict(release), state, moment, self.sequencer.size, reason)
+        size = self.sequencer.sequenced
+        status = ReleaseStatus(dict(release), state, moment, size, reason, key_events or {})
         self.status = self.log(
             sign(status.to_statement(), signer or self.key), moment=moment, release=release
         )

@@ -389,6 +389,23 @@ def test_policy_max_status_age_that_is_not_a_duration_is_refused(centre, age):
         centre.policy(release={"max_status_age": age})
 
 
+def test_bundle_with_a_lab_revocation_dropped_fails_on_the_status_key_event_count(centre):
+    lab = FileSigner.generate()
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    added = centre.add_key(lab, centre.key, organisation="lab")
+    revoked = centre.revoke_key(lab.public_key, lab, organisation="lab")
+    after = centre.log(_vsa(lab), organisation="lab")
+    centre.release_status(key_events={"acme": 0, "lab": 2})
+    policy = centre.policy(require=[_vsa_requirement(organisation="lab")])
+    # Whoever hands the bundle over leaves out the lab's revocation.
+    failure, detail = _failure(verify(DIGEST, centre.bundle([manifest, after], [added]), policy))
+    assert failure == Failure.STATUS and "carries 1 of the 2 key events of lab" in detail
+    failure, detail = _failure(
+        verify(DIGEST, centre.bundle([manifest, after], [added, revoked]), policy)
+    )
+    assert failure == Failure.POLICY and "revoked" in detail
+
+
 # --- required signers follow their organisation's key history -------------------------------
 
 

@@ -343,6 +343,17 @@ def test_a_bundle_carries_the_key_history_of_the_lab_that_signed_a_report(
     assert verdict.ok, verdict.checks  # the report was logged before the revocation
     assert "of lab" in verdict.checks[-1].detail
 
+    # The next status counts the lab's key events: leaving its revocation out is caught.
+    later = timezone.now() + timedelta(days=2)
+    assert refresh_statuses(later) == 1
+    log_writer()
+    raw = json.loads(world.client().get(f"{RELEASE}/bundle").content)
+    assert verify(digest, Bundle.parse(json.dumps(raw).encode()), policy, now=later).ok
+    raw["keyEvents"] = raw["keyEvents"][:-1]  # the lab's revocation, the newest
+    verdict = verify(digest, Bundle.parse(json.dumps(raw).encode()), policy, now=later)
+    assert verdict.failure == Failure.STATUS
+    assert "carries 1 of the 2 key events of lab" in verdict.checks[-1].detail
+
 
 def test_the_log_writer_re_signs_a_status_that_fell_due(world, vendor_key, log_writer):
     _published(world, vendor_key, log_writer)

@@ -24,9 +24,9 @@ ends it with its :class:`Failure` class, which is also ``clearroom verify``'s ex
    in the bundle are in the tree (INCLUSION); if the newest says withdrawn, the release fails
    unless the policy allows withdrawn releases (POLICY).
 8. **release status** — the newest release status in the bundle is signed by a centre key of
-   the policy, logged, about this release, and not older than the policy's ``max_status_age``
-   (STATUS); if it says withdrawn, the release fails unless the policy allows withdrawn
-   releases (POLICY). A policy that allows withdrawn releases needs no status.
+   the policy, logged, about this release, not older than the policy's ``max_status_age``, and
+   the bundle carries every key event it counts (STATUS); if it says withdrawn, the release
+   fails unless the policy allows withdrawn releases (POLICY).
 9. **policy** — each required statement is present, about this artifact, signed by a key of
    the required organisation that was valid when it was logged (its key history replayed from
    the log, from the requirement's signers as trust anchors), and (for VSAs) has the required
@@ -425,10 +425,9 @@ def _release_state(state: _State) -> str:
 
 def _release_status(state: _State) -> str:
     """The centre's newest signed release status: present, trusted, logged, about this
-    release, fresh enough, and not withdrawn (unless the policy allows withdrawn releases)."""
+    release, fresh enough, with every key event logged before it, and not withdrawn (unless
+    the policy allows withdrawn releases)."""
     policy = state.policy
-    if policy.allow_withdrawn:
-        return "not required: the policy allows withdrawn releases"
     candidates = [
         e
         for e in state.entries
@@ -477,12 +476,21 @@ def _release_status(state: _State) -> str:
             f" {_span(policy.max_status_age)} (release.max_status_age): fetch a fresh bundle"
             " from the centre (or use --online)",
         )
+    for organisation, count in sorted(status.key_events.items()):
+        carried = sum(1 for e in state.key_entries(organisation) if e.index < status.log_size)
+        if carried != count:
+            raise VerificationFailed(
+                Failure.STATUS,
+                f"the bundle carries {carried} of the {count} key events of {organisation} logged"
+                " before its release status (a revocation could have been left out): fetch a"
+                " fresh bundle from the centre (or use --online)",
+            )
     where = f"as of {as_of} (log entry {entry.index}, signed by centre key {signer.keyid[:16]})"
     if status.state == "withdrawn":
-        raise VerificationFailed(
-            Failure.POLICY,
-            f"the centre states the vendor withdrew this release {where}: " + status.reason,
-        )
+        message = f"the centre states the vendor withdrew this release {where}: {status.reason}"
+        if not policy.allow_withdrawn:
+            raise VerificationFailed(Failure.POLICY, message)
+        return f"WITHDRAWN {where}: {status.reason}; the policy allows it"
     return f"{status.state} {where}"
 
 

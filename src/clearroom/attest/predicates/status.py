@@ -11,7 +11,12 @@ Predicate (``https://clearroom.dev/release-status/v1``)::
 
     {"release": {"vendor": "acme", "product": "router", "version": "2.4.1"},
      "state": "published" | "withdrawn", "asOf": "2026-01-01T00:00:00Z", "logSize": 42,
+     "keyEvents": {"acme": 2, "lab": 3},
      "reason": "…"}          # withdrawn only
+
+``keyEvents`` counts, for the vendor and each organisation that signed a statement about the
+release, its key events logged before ``logSize``: a bundle that leaves one out (a revocation)
+is caught like a withdrawal left out.
 
 The subject is the release itself: name ``release:vendor/product@version``, digest the SHA-256
 of the release object's canonical JSON.
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -47,6 +52,7 @@ class ReleaseStatus:
     as_of: datetime
     log_size: int
     reason: str = ""
+    key_events: dict[str, int] = field(default_factory=dict)
 
     def to_statement(self) -> Statement:
         predicate: dict[str, Any] = {
@@ -54,6 +60,7 @@ class ReleaseStatus:
             "state": self.state,
             "asOf": self.as_of.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "logSize": self.log_size,
+            "keyEvents": dict(self.key_events),
         }
         if self.state == "withdrawn":
             predicate["reason"] = self.reason
@@ -85,9 +92,17 @@ class ReleaseStatus:
         reason = p.get("reason", "")
         if not isinstance(reason, str):
             raise StatementError("release status: predicate.reason must be a string")
+        key_events = p.get("keyEvents", {})
+        if not isinstance(key_events, dict) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 and org
+            for org, n in key_events.items()
+        ):
+            raise StatementError(
+                "release status: predicate.keyEvents maps organisations to whole numbers ≥ 0"
+            )
         if [s.digest for s in statement.subjects] != [release_subject(release).digest]:
             raise StatementError("release status: the subject must be the release it states")
-        return cls(dict(release), state, as_of, size, reason)
+        return cls(dict(release), state, as_of, size, reason, dict(key_events))
 
 
 def _time(text: Any) -> datetime:

@@ -23,7 +23,6 @@ from clearroom.attest.predicates import (
     KEY_EVENT,
     OPENVEX,
     RELEASE_MANIFEST,
-    RELEASE_STATUS,
     SLSA_PROVENANCE,
     SLSA_VSA,
     ReleaseManifest,
@@ -324,8 +323,9 @@ def add_attestation(actor: Actor, release: Release, data: bytes) -> Attestation:
             release=locked,
             moment=moment if published else None,
         )
-        if published and not locked.attestations.filter(predicate_type=RELEASE_STATUS).exists():
-            # The release now has a bundle, which a verifier accepts only with a status.
+        if published:
+            # The bundle changed: its status names the signers whose key events it must carry
+            # (and a first statement gives the release a bundle, which needs a status).
             from clearroom.server.attestations.status import issue_status  # it imports this
 
             issue_status(locked, moment)
@@ -447,4 +447,10 @@ def add_evaluation_report(
             release=release,
             moment=moment,
         )
+        if release.state != Release.State.DRAFT:
+            # The release's status now names the evaluator, whose key events its bundle must
+            # carry (a revoked evaluator key cannot be hidden by leaving its revocation out).
+            from clearroom.server.attestations.status import issue_status  # it imports this
+
+            issue_status(release, moment)
     return attestation, statement

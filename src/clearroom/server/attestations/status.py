@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from clearroom.attest.dsse import Envelope, add_signature
 from clearroom.attest.entries import envelope_sha256
-from clearroom.attest.predicates import RELEASE_STATUS, ReleaseStatus
+from clearroom.attest.predicates import KEY_EVENT, RELEASE_STATUS, ReleaseStatus
 from clearroom.attest.statement import PAYLOAD_TYPE
 from clearroom.server.attestations.centre import centre_signer
 from clearroom.server.attestations.models import Attestation
@@ -41,16 +41,21 @@ def issue_status(release: Release, moment: datetime | None = None) -> Attestatio
     p = release.product
     withdrawn = release.state == Release.State.WITHDRAWN
     sequenced = LogEntry.objects.aggregate(last=Max("index"))["last"]
+    size = 0 if sequenced is None else sequenced + 1
     status = ReleaseStatus(
         {"vendor": p.vendor.slug, "product": p.slug, "version": release.version},
         "withdrawn" if withdrawn else "published",
         moment,
-        0 if sequenced is None else sequenced + 1,
+        size,
         release.withdrawn_reason if withdrawn else "",
+        _key_event_counts(release, size),
     )
     statement = status.to_statement()
     signer = centre_signer()
     envelope = add_signature(Envelope(PAYLOAD_TYPE, statement.to_json(), ()), signer)
+    same = Attestation.objects.filter(envelope_sha256=envelope_sha256(envelope)).first()
+    if same is not None:  # stated already this second, with the log as it is: nothing new
+        return same
     attestation = Attestation.objects.create(
         organisation=p.vendor,
         release=release,
@@ -63,6 +68,20 @@ def issue_status(release: Release, moment: datetime | None = None) -> Attestatio
     )
     log_statement(attestation, envelope, statement, moment)
     return attestation
+
+
+def _key_event_counts(release: Release, size: int) -> dict[str, int]:
+    """How many key events the vendor and each organisation that signed a statement about
+    ``release`` have below log index ``size``: what the release's bundle must carry."""
+    signers = release.attestations.exclude(predicate_type=RELEASE_STATUS)
+    slugs = {release.product.vendor.slug, *signers.values_list("organisation__slug", flat=True)}
+    counts = dict.fromkeys(slugs, 0)
+    logged = Attestation.objects.filter(
+        organisation__slug__in=slugs, predicate_type=KEY_EVENT, log_entry__index__lt=size
+    )
+    for row in logged.values("organisation__slug").annotate(n=Count("id")):
+        counts[row["organisation__slug"]] = row["n"]
+    return counts
 
 
 def has_statements(release: Release) -> bool:
