@@ -448,7 +448,10 @@ def test_a_requirement_naming_an_organisation_accepts_only_its_registered_keys(c
     failure, detail = _failure(
         verify(DIGEST, centre.bundle([manifest, relabelled], events), policy)
     )
-    assert failure == Failure.POLICY and "not signed by a required key of lab" in detail
+    assert (
+        failure == Failure.POLICY
+        and f"entry {relabelled.index} of lab is not signed by any trusted key" in detail
+    )
 
 
 def test_a_requirement_by_organisation_alone_needs_centre_keys():

@@ -364,6 +364,11 @@ def _manifest(state: _State) -> str:
 
 
 def _signed_by(entry: _Entry, keys: list[PublicKey], what: str) -> PublicKey:
+    return _signers(entry, keys, what)[0]
+
+
+def _signers(entry: _Entry, keys: list[PublicKey], what: str) -> list[PublicKey]:
+    """The ``keys`` whose signatures on ``entry``'s envelope verify (at least one)."""
     payload_type = entry.item.envelope.payload_type
     if payload_type != entry.fact["payload_type"] or payload_type != PAYLOAD_TYPE:
         raise VerificationFailed(
@@ -377,7 +382,7 @@ def _signed_by(entry: _Entry, keys: list[PublicKey], what: str) -> PublicKey:
         raise VerificationFailed(
             Failure.SIGNATURE, f"{what} is not signed by any trusted key (or was changed)"
         ) from None
-    return signed[0]
+    return signed
 
 
 def _digest(state: _State) -> str:
@@ -554,18 +559,7 @@ def _valid_signer(
         keys = [s.key for s in registry.keys.values()]
     else:
         keys = [registry.keys[k.keyid].key for k in requirement.signers]
-    payload_type = entry.item.envelope.payload_type
-    if payload_type != entry.fact["payload_type"] or payload_type != PAYLOAD_TYPE:
-        raise VerificationFailed(
-            Failure.SIGNATURE, f"entry {entry.index}'s payload type is not the in-toto type"
-        )
-    try:
-        _, signed = verify_envelope(entry.item.envelope, keys)
-    except EnvelopeError:
-        raise VerificationFailed(
-            Failure.SIGNATURE,
-            f"entry {entry.index} is not signed by a required key of {organisation}",
-        ) from None
+    signed = _signers(entry, keys, f"entry {entry.index} of {organisation}")
     problems = []
     for key in signed:
         try:
