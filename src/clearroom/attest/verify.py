@@ -367,7 +367,7 @@ def _signed_by(entry: _Entry, keys: list[PublicKey], what: str) -> PublicKey:
     return _signers(entry, keys, what)[0]
 
 
-def _signers(entry: _Entry, keys: list[PublicKey], what: str) -> list[PublicKey]:
+def _signers(entry: _Entry, keys: list[PublicKey], what: str) -> tuple[PublicKey, ...]:
     """The ``keys`` whose signatures on ``entry``'s envelope verify (at least one)."""
     payload_type = entry.item.envelope.payload_type
     if payload_type != entry.fact["payload_type"] or payload_type != PAYLOAD_TYPE:
