@@ -14,7 +14,8 @@ from clearroom.attest.dsse import Envelope, sign_envelope
 from clearroom.attest.entries import attestation_entry
 from clearroom.attest.keys import FileSigner, PublicKey
 from clearroom.attest.policy import Policy
-from clearroom.attest.predicates import ManifestFile, ReleaseManifest
+from clearroom.attest.predicates import ManifestFile, ReleaseManifest, ReleaseStatus
+from clearroom.attest.predicates.status import State
 from clearroom.attest.registry import KeyEvent
 from clearroom.attest.statement import PAYLOAD_TYPE, Statement
 from clearroom.blobs import LocalObjectStore
@@ -56,6 +57,9 @@ class Centre:
     key: FileSigner = field(default_factory=FileSigner.generate)
     vendor: FileSigner = field(default_factory=FileSigner.generate)
 
+    status: Logged | None = None
+    """The centre's newest release status, logged at the first bundle unless one was."""
+
     def __post_init__(self) -> None:
         skey, self.log_vkey = generate_key(self.name)
         self.tiles = LocalObjectStore(self.root / "tiles")
@@ -96,13 +100,50 @@ class Centre:
         *,
         moment: datetime = EPOCH,
         valid_until: datetime | None = None,
+        organisation: str = "acme",
     ) -> Logged:
-        event = KeyEvent("acme", "add", new.public_key, EPOCH, valid_until)
-        return self.log(sign(event.to_statement(), new, authoriser), moment=moment, release=None)
+        event = KeyEvent(organisation, "add", new.public_key, EPOCH, valid_until)
+        statement = event.to_statement()
+        return self.log(
+            sign(statement, new, authoriser), moment=moment, release=None, organisation=organisation
+        )
 
-    def revoke_key(self, key: PublicKey, signer: FileSigner, *, moment: datetime = EPOCH) -> Logged:
-        event = KeyEvent("acme", "revoke", key, EPOCH, reason="key compromised")
-        return self.log(sign(event.to_statement(), signer), moment=moment, release=None)
+    def revoke_key(
+        self,
+        key: PublicKey,
+        signer: FileSigner,
+        *,
+        moment: datetime = EPOCH,
+        organisation: str = "acme",
+    ) -> Logged:
+        event = KeyEvent(organisation, "revoke", key, EPOCH, reason="key compromised")
+        return self.log(
+            sign(event.to_statement(), signer),
+            moment=moment,
+            release=None,
+            organisation=organisation,
+        )
+
+    def release_status(
+        self,
+        state: State = "published",
+        *,
+        as_of: datetime | None = None,
+        signer: FileSigner | None = None,
+        release: dict[str, str] = RELEASE,
+        reason: str = "",
+        key_events: dict[str, int] | None = None,
+    ) -> Logged:
+        """Log the centre's signed release status (dated now unless ``as_of``), as the
+        service does, and make it the one bundles carry. ``key_events``: how many key events
+        of each organisation it says were logged before it (none by default)."""
+        moment = as_of or datetime.now(UTC).replace(microsecond=0)
+        size = self.sequencer.sequenced
+        status = ReleaseStatus(dict(release), state, moment, size, reason, key_events or {})
+        self.status = self.log(
+            sign(status.to_statement(), signer or self.key), moment=moment, release=release
+        )
+        return self.status
 
     def bundle(
         self,
@@ -110,7 +151,13 @@ class Centre:
         key_events: list[Logged] = (),  # type: ignore[assignment]
         *,
         since: int | None = None,
+        status: bool = True,
     ) -> Bundle:
+        """A bundle of ``attestations`` and ``key_events``, with the centre's newest release
+        status last (logged now if there is none yet) unless ``status`` is false."""
+        if status and self.status is None:
+            self.release_status()
+        carried = [self.status] if status and self.status is not None else []
         # Everything logged so far is in the checkpoint, so bundles made one after another
         # without logging in between share it.
         self.sequencer.wait_for(self.sequencer.sequenced - 1, timeout=30)
@@ -125,7 +172,7 @@ class Centre:
             consistency = Consistency(since, size, tuple(proof))
         return Bundle(
             dict(RELEASE),
-            tuple(item(x) for x in attestations),
+            tuple(item(x) for x in [*attestations, *carried]),
             tuple(item(x) for x in key_events),
             consistency,
         )
@@ -133,7 +180,11 @@ class Centre:
     def policy(self, **changes: object) -> Policy:
         doc: dict[str, object] = {
             "log": {"origin": self.name, "key": self.log_vkey},
-            "vendor": {"organisation": "acme", "keys": [self.vendor.public_key.to_pem()]},
+            "vendor": {
+                "organisation": "acme",
+                "keys": [self.vendor.public_key.to_pem()],
+                "centre_keys": [self.key.public_key.to_pem()],
+            },
         }
         for path, value in changes.items():
             table, _, key = path.partition("__")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,13 +14,14 @@ from clearroom.attest.bundle import Bundle, BundleError, BundleItem
 from clearroom.attest.dsse import Envelope
 from clearroom.attest.entries import attestation_entry
 from clearroom.attest.keys import FileSigner
-from clearroom.attest.predicates import SLSA_VSA, make_claim, make_vsa
+from clearroom.attest.policy import Policy, PolicyError
+from clearroom.attest.predicates import SLSA_VSA, ReleaseStatus, make_claim, make_vsa
 from clearroom.attest.seen import SeenCheckpoints
 from clearroom.attest.statement import Statement, Subject
 from clearroom.attest.verify import Failure, verify
 from clearroom.tlog.note import generate_key
 from clearroom.tlog.receipt import Receipt
-from tests.attest.centre import EPOCH, FIRMWARE, Centre, Logged, manifest_for, sign
+from tests.attest.centre import EPOCH, FIRMWARE, RELEASE, Centre, Logged, manifest_for, sign
 
 DIGEST = hashlib.sha256(FIRMWARE).hexdigest()
 
@@ -55,6 +56,7 @@ def test_a_signed_logged_release_verifies(centre, seen):
         "release manifest",
         "artifact digest",
         "release state",
+        "release status",
     ]
     assert json.loads(json.dumps(verdict.to_dict()))["exit_code"] == 0
 
@@ -206,7 +208,7 @@ def test_a_newer_checkpoint_needs_a_proof_or_witnesses(centre, seen):
     unproven = centre.bundle(later)
     failure, detail = _failure(verify(DIGEST, unproven, centre.policy(), seen))
     assert failure == Failure.CONSISTENCY and "--online" in detail
-    proven = centre.bundle(later, since=first.attestations[0].receipt.index + 1)
+    proven = centre.bundle(later, since=verify(DIGEST, first, centre.policy()).checkpoint_size)
     verdict = verify(DIGEST, proven, centre.policy(), seen)
     assert verdict.ok and "proven" in verdict.checks[1].detail
 
@@ -266,7 +268,8 @@ def test_truncated_parts_of_a_bundle_are_refused(centre):
     with pytest.raises(BundleError, match="not JSON"):
         Bundle.parse(data[: len(data) // 2])
     doc = json.loads(data)
-    doc["attestations"][0]["receipt"] = doc["attestations"][0]["receipt"][:-30]
+    for item in doc["attestations"]:  # every receipt is against the one checkpoint
+        item["receipt"] = item["receipt"][:-30]
     verdict = verify(DIGEST, Bundle.parse(json.dumps(doc).encode()), centre.policy())
     assert verdict.failure == Failure.CHECKPOINT
     doc["attestations"][0]["receipt"] = "index 0\n\n"
@@ -303,3 +306,163 @@ def test_an_entry_relabelled_as_a_vsa_does_not_meet_a_vsa_requirement(centre):
     assert (
         verdict.failure == Failure.POLICY and "signed as another kind" in verdict.checks[-1].detail
     )
+
+
+# --- the centre's release status (a withdrawal cannot be hidden by leaving it out) ----------
+
+
+def test_bundle_with_withdrawal_dropped_fails_on_missing_status(centre):
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    centre.release_status("withdrawn", reason="bricks the device")
+    # Whoever hands the bundle over leaves out the withdrawal: the status and the facts.
+    stripped = centre.bundle([manifest], status=False)
+    failure, detail = _failure(verify(DIGEST, stripped, centre.policy()))
+    assert failure == Failure.STATUS and "no release status" in detail
+    assert int(Failure.STATUS) == 18
+
+
+def test_withdrawn_status_fails_unless_the_policy_allows_withdrawn_releases(centre):
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    centre.release_status("withdrawn", reason="bricks the device")
+    bundle = centre.bundle([manifest])
+    failure, detail = _failure(verify(DIGEST, bundle, centre.policy()))
+    assert failure == Failure.POLICY and "withdrew" in detail and "bricks the device" in detail
+    verdict = verify(DIGEST, bundle, centre.policy(release={"allow_withdrawn": True}))
+    assert verdict.ok, verdict.checks
+
+
+def test_stale_status_older_than_policy_max_age_fails(centre):
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    now = datetime.now(UTC)
+    centre.release_status(as_of=now - timedelta(days=8))
+    bundle = centre.bundle([manifest])
+    failure, detail = _failure(verify(DIGEST, bundle, centre.policy()))  # default: 7 days
+    assert failure == Failure.STATUS and "8 days old" in detail and "at most 7 days" in detail
+    assert verify(DIGEST, bundle, centre.policy(release={"max_status_age": "9d"})).ok
+    strict = centre.policy(release={"max_status_age": "12h"})
+    centre.release_status(as_of=now - timedelta(hours=13))
+    failure, detail = _failure(verify(DIGEST, centre.bundle([manifest]), strict))
+    assert failure == Failure.STATUS and "at most 12 hours" in detail
+
+
+def test_status_dated_in_the_verifiers_future_fails(centre):
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    centre.release_status(as_of=datetime.now(UTC) + timedelta(days=2))
+    failure, detail = _failure(verify(DIGEST, centre.bundle([manifest]), centre.policy()))
+    assert failure == Failure.STATUS and "future" in detail
+
+
+def test_status_signed_by_a_key_the_policy_does_not_trust_fails(centre):
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    centre.release_status(signer=FileSigner.generate())
+    failure, detail = _failure(verify(DIGEST, centre.bundle([manifest]), centre.policy()))
+    assert failure == Failure.STATUS and "not signed by any trusted key" in detail
+    centre.release_status()
+    untrusting = centre.policy(
+        vendor={"organisation": "acme", "keys": [centre.vendor.public_key.to_pem()]}
+    )
+    failure, detail = _failure(verify(DIGEST, centre.bundle([manifest]), untrusting))
+    assert failure == Failure.STATUS and "vendor.centre_keys" in detail
+
+
+def test_status_of_another_release_fails(centre):
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    centre.release_status(release={"vendor": "acme", "product": "router", "version": "1.0.0"})
+    failure, detail = _failure(verify(DIGEST, centre.bundle([manifest]), centre.policy()))
+    assert failure == Failure.STATUS and "1.0.0" in detail
+
+
+def test_status_swapped_for_a_signed_but_unlogged_one_fails(centre):
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    bundle = centre.bundle([manifest])
+    item = bundle.attestations[-1]
+    other = ReleaseStatus(dict(RELEASE), "published", datetime.now(UTC), 99)
+    unlogged = BundleItem(sign(other.to_statement(), centre.key), item.entry, item.receipt)
+    swapped = Bundle(bundle.release, (*bundle.attestations[:-1], unlogged), bundle.key_events)
+    failure, detail = _failure(verify(DIGEST, swapped, centre.policy()))
+    assert failure == Failure.STATUS and "another release status" in detail
+
+
+@pytest.mark.parametrize("age", ["7 days", "0d", "7w", 7, "-1d", ""])
+def test_policy_max_status_age_that_is_not_a_duration_is_refused(centre, age):
+    with pytest.raises(PolicyError, match=r"release\.max_status_age"):
+        centre.policy(release={"max_status_age": age})
+
+
+def test_bundle_with_a_lab_revocation_dropped_fails_on_the_status_key_event_count(centre):
+    lab = FileSigner.generate()
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    added = centre.add_key(lab, centre.key, organisation="lab")
+    revoked = centre.revoke_key(lab.public_key, lab, organisation="lab")
+    after = centre.log(_vsa(lab), organisation="lab")
+    centre.release_status(key_events={"acme": 0, "lab": 2})
+    policy = centre.policy(require=[_vsa_requirement(organisation="lab")])
+    # Whoever hands the bundle over leaves out the lab's revocation.
+    failure, detail = _failure(verify(DIGEST, centre.bundle([manifest, after], [added]), policy))
+    assert failure == Failure.STATUS and "carries 1 of the 2 key events of lab" in detail
+    failure, detail = _failure(
+        verify(DIGEST, centre.bundle([manifest, after], [added, revoked]), policy)
+    )
+    assert failure == Failure.POLICY and "revoked" in detail
+
+
+# --- required signers follow their organisation's key history -------------------------------
+
+
+def _vsa_requirement(**fields):
+    return {"predicate_type": SLSA_VSA, "result": "PASSED", **fields}
+
+
+def test_lab_key_revoked_in_the_log_no_longer_satisfies_the_requirement(centre):
+    lab = FileSigner.generate()
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    added = centre.add_key(lab, centre.key, organisation="lab")  # the centre vetted the lab
+    before = centre.log(_vsa(lab), organisation="lab")
+    revoked = centre.revoke_key(lab.public_key, lab, organisation="lab")
+    after = centre.log(_vsa(lab), organisation="lab")
+    by_name = centre.policy(require=[_vsa_requirement(organisation="lab")])
+    anchored = centre.policy(require=[_vsa_requirement(signers=[lab.public_key.to_pem()])])
+    for policy in (by_name, anchored):
+        bundle = centre.bundle([manifest, after], [added, revoked])
+        failure, detail = _failure(verify(DIGEST, bundle, policy))
+        assert failure == Failure.POLICY, detail
+        assert f"revoked (log entry {revoked.index}): key compromised" in detail
+        # A report logged before the revocation still counts.
+        assert verify(DIGEST, centre.bundle([manifest, before], [added, revoked]), policy).ok
+
+
+def test_a_requirement_naming_an_organisation_accepts_only_its_registered_keys(centre):
+    lab, other = FileSigner.generate(), FileSigner.generate()
+    manifest = centre.log(sign(manifest_for(), centre.vendor))
+    events = [
+        centre.add_key(lab, centre.key, organisation="lab"),
+        centre.add_key(other, centre.key, organisation="other-lab"),
+    ]
+    policy = centre.policy(require=[_vsa_requirement(organisation="lab")])
+    by_lab = centre.log(_vsa(lab), organisation="lab")
+    assert verify(DIGEST, centre.bundle([manifest, by_lab], events), policy).ok
+    by_other = centre.log(_vsa(other), organisation="other-lab")
+    failure, detail = _failure(verify(DIGEST, centre.bundle([manifest, by_other], events), policy))
+    assert failure == Failure.POLICY and "logged for other-lab, not lab" in detail
+    relabelled = centre.log(_vsa(other), organisation="lab")  # the key is not the lab's
+    failure, detail = _failure(
+        verify(DIGEST, centre.bundle([manifest, relabelled], events), policy)
+    )
+    assert (
+        failure == Failure.POLICY
+        and f"entry {relabelled.index} of lab is not signed by any trusted key" in detail
+    )
+
+
+def test_a_requirement_by_organisation_alone_needs_centre_keys():
+    with pytest.raises(PolicyError, match="centre_keys"):
+        Policy.from_dict(
+            {
+                "log": {"origin": "o", "key": generate_key("o")[1]},
+                "vendor": {
+                    "organisation": "acme",
+                    "keys": [FileSigner.generate().public_key.to_pem()],
+                },
+                "require": [_vsa_requirement(organisation="lab")],
+            }
+        )

@@ -22,6 +22,7 @@ def release(tmp_path):
         signed = centre.log(sign(manifest_for(), centre.vendor))
         by_another_key = centre.log(sign(manifest_for(), FileSigner.generate()))
         bundle, other = centre.bundle([signed]), centre.bundle([by_another_key])
+        unstated = centre.bundle([signed], status=False)  # a withdrawal could hide here
     finally:
         centre.close()
     machine = tmp_path / "second-machine"
@@ -29,10 +30,12 @@ def release(tmp_path):
     (machine / "router.img").write_bytes(FIRMWARE)
     (machine / "release.bundle.json").write_bytes(bundle.to_json())
     (machine / "other.bundle.json").write_bytes(other.to_json())
-    vendor_pem = centre.vendor.public_key.to_pem()
+    (machine / "unstated.bundle.json").write_bytes(unstated.to_json())
+    vendor_pem, centre_pem = centre.vendor.public_key.to_pem(), centre.key.public_key.to_pem()
     (machine / "policy.toml").write_text(
         f'[log]\norigin = "{centre.name}"\nkey = "{centre.log_vkey}"\n\n'
         f'[vendor]\norganisation = "acme"\nkeys = ["""{vendor_pem}"""]\n'
+        f'centre_keys = ["""{centre_pem}"""]\n'
     )
     return machine
 
@@ -60,6 +63,8 @@ def test_each_failure_has_its_own_exit_code(release):
     (release / "truncated.json").write_bytes((release / "release.bundle.json").read_bytes()[:99])
     result = _verify(release, "--json", bundle="truncated.json")
     assert result.returncode == 2 and json.loads(result.stdout)["failure"] == "bundle"
+    unstated = _verify(release, "--json", bundle="unstated.bundle.json")
+    assert unstated.returncode == 18 and json.loads(unstated.stdout)["failure"] == "status"
     missing = _verify(release, artifact="nothing.img")
     assert missing.returncode == 1 and "is not a file" in missing.stderr
     assert "Traceback" not in missing.stderr

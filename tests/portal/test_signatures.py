@@ -18,7 +18,7 @@ from django.urls import reverse
 from clearroom.attest.bundle import MEDIA_TYPE, Bundle
 from clearroom.attest.dsse import sign_envelope
 from clearroom.attest.keys import FileSigner
-from clearroom.attest.predicates import ManifestFile, ReleaseManifest
+from clearroom.attest.predicates import RELEASE_MANIFEST, ManifestFile, ReleaseManifest
 from clearroom.attest.registry import KeyEvent
 from clearroom.attest.statement import PAYLOAD_TYPE
 from clearroom.cli import verify as verify_command
@@ -105,7 +105,9 @@ def test_a_signed_published_release_shows_its_signatures_and_log_entries(
     assert f'title="{keyid}">{keyid[:16]}…</code>' in signatures
     assert "valid</span>" in signatures and "pending" not in signatures
     assert "No signed release manifest" not in text
-    manifest = signed_release.attestations.select_related("log_entry").get()
+    manifest = signed_release.attestations.select_related("log_entry").get(
+        predicate_type=RELEASE_MANIFEST
+    )
     entry = manifest.log_entry
     assert entry is not None and entry.index is not None
     entry_url = reverse("api:log-entry", kwargs={"leaf_hash": entry.leaf_hash})
@@ -190,7 +192,9 @@ def test_a_sequenced_manifest_not_yet_checkpointed_has_no_receipt_and_no_panel(
     world: World, signed_draft: Release
 ) -> None:
     services.publish_release(Actor(world.maintainer), signed_draft)
-    manifest = signed_draft.attestations.select_related("log_entry").get()
+    manifest = signed_draft.attestations.select_related("log_entry").get(
+        predicate_type=RELEASE_MANIFEST
+    )
     assert manifest.log_entry is not None
     text = page(Client(), release_url(signed_draft))
     assert "waiting for its index" in section(text, "signatures-heading")

@@ -62,7 +62,7 @@ def test_log_and_centre_keys_on_a_token(world, own_log, settings, softhsm):
         sequencer.close()
     state = log.log_state()
     checkpoint, _ = open_checkpoint(state.note, identity.verifier(), origin="hsm.test/log")
-    assert checkpoint.size == 4
+    assert checkpoint.size == 5  # key, release, file, manifest, the centre's release status
     policy = Policy.from_dict(
         {
             "log": {"origin": "hsm.test/log", "key": identity.verifier().to_key()},

@@ -15,23 +15,32 @@ signed statements a release must carry. A TOML file (or the same structure in JS
 
     [release]
     allow_withdrawn = false      # a release its vendor withdrew fails (the default)
+    max_status_age = "7d"        # the centre's signed release status may be this old at most
+                                 # (s, m, h or d; the default is 7 days)
 
     [[require]]
     predicate_type = "https://slsa.dev/verification_summary/v1"
-    signers = ["-----BEGIN PUBLIC KEY-----\\n…"]  # e.g. the lab's key
+    organisation = "lab"         # whose registered keys (replayed from the log) must sign
+    signers = ["-----BEGIN PUBLIC KEY-----\\n…"]  # trust anchors of that organisation
     result = "PASSED"
     levels = ["SLSA_BUILD_LEVEL_3"]
 
 A policy is read with a cap (`MAX_POLICY_BYTES`) and must be UTF-8. Tables and keys not in
 `POLICY_KEYS` are refused, naming the nearest known one: a typo (``quorom``, ``[[requires]]``)
 must never silently weaken the check. A new policy key is declared there first.
+
+A requirement's signers are followed through the organisation's key history in the log like
+the vendor's keys: a key revoked before the statement was logged no longer counts. Without
+``organisation``, the organisation the log names for the statement is followed.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +62,8 @@ MAX_POLICY_BYTES = 1 << 20
 POLICY_KEYS: dict[str, tuple[str, ...]] = {
     "log": ("origin", "key", "witnesses", "quorum"),
     "vendor": ("organisation", "keys", "centre_keys"),
-    "release": ("allow_withdrawn",),
-    "require": ("predicate_type", "signers", "result", "levels"),
+    "release": ("allow_withdrawn", "max_status_age"),
+    "require": ("predicate_type", "organisation", "signers", "result", "levels"),
 }
 """Every table a policy may have and the keys each may hold: the one place to declare a new
 policy key. Anything else is refused (fail closed)."""
@@ -66,12 +75,22 @@ class PolicyError(AttestError):
     """The policy file is missing, malformed, or asks for something impossible."""
 
 
+DEFAULT_MAX_STATUS_AGE = timedelta(days=7)
+"""How old the centre's release status may be when the policy does not say: the centre
+refreshes it daily, so a week leaves room for an outage while bounding a hidden withdrawal."""
+_DURATION = re.compile(r"([1-9][0-9]{0,8})([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
 @dataclass(frozen=True)
 class Requirement:
     predicate_type: str
     signers: tuple[PublicKey, ...]
     result: str | None = None
     levels: tuple[str, ...] = ()
+    organisation: str | None = None
+    """Whose key history (replayed from the log) decides which keys may sign; None: the
+    organisation the log names for the statement."""
 
     def describe(self) -> str:
         text = self.predicate_type.rsplit("/", 2)[-2] if "/" in self.predicate_type else ""
@@ -80,6 +99,8 @@ class Requirement:
             text += f" {self.result}"
         if self.levels:
             text += f" ({', '.join(self.levels)})"
+        if self.organisation:
+            text += f" by {self.organisation}"
         return text
 
 
@@ -94,6 +115,7 @@ class Policy:
     centre_keys: tuple[PublicKey, ...] = ()
     requirements: tuple[Requirement, ...] = ()
     allow_withdrawn: bool = False
+    max_status_age: timedelta = DEFAULT_MAX_STATUS_AGE
 
     @classmethod
     def load(cls, path: Path) -> Policy:
@@ -130,13 +152,14 @@ class Policy:
         centre_keys = tuple(_key(k, "vendor.centre_keys") for k in _list(vendor, "centre_keys"))
         if not vendor_keys and not centre_keys:
             raise PolicyError("policy: trust at least one vendor key or centre key")
-        requirements = tuple(_requirement(r) for r in _list(doc, "require"))
+        requirements = tuple(_requirement(r, centre_keys) for r in _list(doc, "require"))
         release = doc.get("release", {})
         allow_withdrawn = (
             release.get("allow_withdrawn", False) if isinstance(release, dict) else None
         )
         if not isinstance(allow_withdrawn, bool):
             raise PolicyError("policy: release.allow_withdrawn must be true or false")
+        max_status_age = _duration(release.get("max_status_age"), "release.max_status_age")
         return cls(
             log_key,
             str(log.get("origin") or log_key.name),
@@ -147,6 +170,7 @@ class Policy:
             centre_keys,
             requirements,
             allow_withdrawn,
+            max_status_age,
         )
 
 
@@ -216,16 +240,35 @@ def _key(value: Any, where: str) -> PublicKey:
         raise PolicyError(f"policy: {where}: {exc}") from None
 
 
-def _requirement(raw: Any) -> Requirement:
+def _duration(value: Any, where: str) -> timedelta:
+    """A duration written as a whole number and a unit: ``"90s"``, ``"30m"``, ``"12h"``,
+    ``"7d"``; absent: the default."""
+    if value is None:
+        return DEFAULT_MAX_STATUS_AGE
+    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise PolicyError(
+            f'policy: {where} must be a duration such as "7d", "12h", "30m" or "90s", not {value!r}'
+        )
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def _requirement(raw: Any, centre_keys: tuple[PublicKey, ...]) -> Requirement:
     if not isinstance(raw, dict) or not isinstance(raw.get("predicate_type"), str):
         raise PolicyError("policy: each [[require]] needs a predicate_type")
     signers = tuple(_key(k, "require.signers") for k in _list(raw, "signers"))
-    if not signers:
-        raise PolicyError("policy: each [[require]] names the keys that must have signed it")
+    organisation = raw.get("organisation")
+    if organisation is not None and (not isinstance(organisation, str) or not organisation):
+        raise PolicyError("policy: require.organisation names an organisation (its slug)")
+    if not signers and not (organisation and centre_keys):
+        raise PolicyError(
+            "policy: each [[require]] names the keys that must have signed it (signers), or"
+            " an organisation whose keys the centre introduced (with vendor.centre_keys)"
+        )
     levels = _list(raw, "levels")
     result = raw.get("result")
     if not (result is None or isinstance(result, str)) or not all(
         isinstance(level, str) for level in levels
     ):
         raise PolicyError("policy: require.result and require.levels hold strings")
-    return Requirement(raw["predicate_type"], signers, result, tuple(levels))
+    return Requirement(raw["predicate_type"], signers, result, tuple(levels), organisation)

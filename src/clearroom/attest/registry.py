@@ -9,6 +9,8 @@ log; replaying the events in log order gives every key's validity. The rules:
   by an *authoriser*: a key of the organisation valid at that point (a rotation: the new key is
   introduced under the old one's signature), or a key of the centre (the centre vouches for the
   first key of a vendor it vetted, or for recovery after a loss).
+  The registration of a key the verifier already trusts as a root is accepted as it stands
+  (the root stays trusted from the start; its later revocation is followed).
 - **revoke** ends a key. It must be signed by a key of the organisation valid at that point (the
   revoked key may sign its own revocation) or by the centre.
 - A signature logged at index ``i`` with log time ``t`` is by a valid key when the key was added
@@ -203,7 +205,10 @@ class KeyRegistry:
         return event
 
     def _add(self, event: KeyEvent, logged: Logged, authorisers: list[PublicKey]) -> None:
-        if event.key.keyid in self.keys:
+        known = self.keys.get(event.key.keyid)
+        if known is not None and known.authorised_by == "root":
+            return  # the log's registration of a key the policy trusts from the start anyway
+        if known is not None:
             raise RegistryError(f"key {event.key.keyid[:16]} is already registered")
         try:
             verify_envelope(logged.envelope, [event.key])

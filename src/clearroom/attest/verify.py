@@ -14,16 +14,23 @@ ends it with its :class:`Failure` class, which is also ``clearroom verify``'s ex
 3. **log inclusion** — every statement's log entry is a Clearroom attestation fact naming the
    SHA-256 of exactly that envelope, and its receipt proves the entry is in the checkpoint's
    tree (INCLUSION).
-4. **keys** — the vendor's key events, replayed in log order from the policy's trusted vendor
-   keys and centre keys, are all valid (KEY).
+4. **keys** — the vendor's key events (those the log records for the policy's organisation),
+   replayed in log order from the policy's trusted vendor keys and centre keys, are all valid
+   (KEY).
 5. **manifest** — the newest release manifest for this release is signed by a vendor key (a
    changed byte or another key: SIGNATURE) that was valid at its log index and time (KEY).
 6. **digest** — the artifact's SHA-256 is one of the manifest's files (DIGEST).
 7. **release state** — the centre's logged publication and withdrawal records for the release
    in the bundle are in the tree (INCLUSION); if the newest says withdrawn, the release fails
    unless the policy allows withdrawn releases (POLICY).
-8. **policy** — each required statement is present, about this artifact, signed by a required
-   signer, and (for VSAs) has the required result and levels (POLICY).
+8. **release status** — the newest release status in the bundle is signed by a centre key of
+   the policy, logged, about this release, not older than the policy's ``max_status_age``, and
+   the bundle carries every key event it counts (STATUS); if it says withdrawn, the release
+   fails unless the policy allows withdrawn releases (POLICY).
+9. **policy** — each required statement is present, about this artifact, signed by a key of
+   the required organisation that was valid when it was logged (its key history replayed from
+   the log, from the requirement's signers as trust anchors), and (for VSAs) has the required
+   result and levels (POLICY).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -44,8 +51,10 @@ from clearroom.attest.keys import PublicKey
 from clearroom.attest.policy import Policy, Requirement
 from clearroom.attest.predicates import (
     RELEASE_MANIFEST,
+    RELEASE_STATUS,
     SLSA_VSA,
     ReleaseManifest,
+    ReleaseStatus,
     validate_statement,
 )
 from clearroom.attest.registry import KeyNotValid, KeyRegistry, Logged, RegistryError
@@ -58,6 +67,8 @@ from clearroom.tlog.hashing import leaf_hash
 from clearroom.tlog.merkle import verify_consistency, verify_inclusion
 
 READ_CHUNK = 4 << 20
+CLOCK_SKEW = timedelta(minutes=10)
+"""How far in this computer's future a release status may be dated (clocks differ)."""
 
 
 class Failure(IntEnum):
@@ -73,6 +84,7 @@ class Failure(IntEnum):
     CONSISTENCY = 15
     WITNESSES = 16
     POLICY = 17
+    STATUS = 18
 
 
 class VerificationFailed(AttestError):
@@ -153,8 +165,10 @@ def verify(
     bundle: Bundle,
     policy: Policy,
     seen: SeenCheckpoints | None = None,
+    now: datetime | None = None,
 ) -> Verdict:
-    """Run every check; never raises for a failed check (the verdict says which failed)."""
+    """Run every check; never raises for a failed check (the verdict says which failed).
+    ``now`` (default: this computer's clock) is when the release status's age is measured."""
     verdict = Verdict(artifact_sha256=artifact_sha256)
     steps: list[tuple[str, Callable[[_State], str]]] = [
         ("checkpoint", _checkpoint),
@@ -164,9 +178,10 @@ def verify(
         ("release manifest", _manifest),
         ("artifact digest", _digest),
         ("release state", _release_state),
+        ("release status", _release_status),
         *((f"requires {r.describe()}", _requirement(r)) for r in policy.requirements),
     ]
-    state = _State(bundle, policy, artifact_sha256, verdict)
+    state = _State(bundle, policy, artifact_sha256, verdict, now or datetime.now(UTC))
     for name, step in steps:
         try:
             verdict.checks.append(Check(name, True, step(state)))
@@ -183,10 +198,24 @@ class _State:
     policy: Policy
     artifact_sha256: str
     verdict: Verdict
+    now: datetime
     checkpoint: Checkpoint | None = None
     entries: list[_Entry] = field(default_factory=list)
     registry: KeyRegistry | None = None
     manifest: ReleaseManifest | None = None
+    registries: dict[tuple[str, tuple[str, ...]], KeyRegistry | str] = field(default_factory=dict)
+    """Other organisations' key histories (for requirements): the registry, or why it failed."""
+
+    def key_entries(self, organisation: str) -> list[_Entry]:
+        """The bundle's key events the log records for ``organisation``, in log order."""
+        return sorted(
+            (
+                e
+                for e in self.entries
+                if e.item in self.bundle.key_events and e.fact["organisation"] == organisation
+            ),
+            key=lambda e: e.index,
+        )
 
 
 def _checkpoint(state: _State) -> str:
@@ -289,7 +318,7 @@ def _inclusion(state: _State) -> str:
 
 def _keys(state: _State) -> str:
     policy = state.policy
-    key_entries = [e for e in state.entries if e.item in state.bundle.key_events]
+    key_entries = state.key_entries(policy.organisation)
     for entry in key_entries:
         entry.check_logged()
     events = [e.logged() for e in key_entries]
@@ -335,6 +364,11 @@ def _manifest(state: _State) -> str:
 
 
 def _signed_by(entry: _Entry, keys: list[PublicKey], what: str) -> PublicKey:
+    return _signers(entry, keys, what)[0]
+
+
+def _signers(entry: _Entry, keys: list[PublicKey], what: str) -> tuple[PublicKey, ...]:
+    """The ``keys`` whose signatures on ``entry``'s envelope verify (at least one)."""
     payload_type = entry.item.envelope.payload_type
     if payload_type != entry.fact["payload_type"] or payload_type != PAYLOAD_TYPE:
         raise VerificationFailed(
@@ -348,7 +382,7 @@ def _signed_by(entry: _Entry, keys: list[PublicKey], what: str) -> PublicKey:
         raise VerificationFailed(
             Failure.SIGNATURE, f"{what} is not signed by any trusted key (or was changed)"
         ) from None
-    return signed[0]
+    return signed
 
 
 def _digest(state: _State) -> str:
@@ -394,14 +428,100 @@ def _release_state(state: _State) -> str:
     return f"{fact['state']} (log entry {index})"
 
 
+def _release_status(state: _State) -> str:
+    """The centre's newest signed release status: present, trusted, logged, about this
+    release, fresh enough, with every key event logged before it, and not withdrawn (unless
+    the policy allows withdrawn releases)."""
+    policy = state.policy
+    candidates = [
+        e
+        for e in state.entries
+        if e.item in state.bundle.attestations and e.fact["predicate_type"] == RELEASE_STATUS
+    ]
+    if not candidates:
+        raise VerificationFailed(
+            Failure.STATUS,
+            "the bundle carries no release status signed by the centre, so a withdrawal could"
+            " have been left out of it: fetch a fresh bundle from the centre (or use --online)",
+        )
+    if not policy.centre_keys:
+        raise VerificationFailed(
+            Failure.STATUS,
+            "the policy trusts no centre key to sign release status: add the centre's key to"
+            " vendor.centre_keys (compare it with one obtained out of band)",
+        )
+    entry = max(candidates, key=lambda e: e.index)
+    try:
+        signer = _signed_by(entry, list(policy.centre_keys), "the release status")
+    except VerificationFailed as exc:
+        raise VerificationFailed(Failure.STATUS, str(exc)) from None
+    if entry.fact["envelope_sha256"] != envelope_sha256(entry.item.envelope):
+        raise VerificationFailed(
+            Failure.STATUS, f"log entry {entry.index} is for another release status than this one"
+        )
+    try:
+        status = ReleaseStatus.from_statement(Statement.parse(entry.item.envelope.payload))
+    except StatementError as exc:
+        raise VerificationFailed(Failure.STATUS, str(exc)) from None
+    if status.release != state.bundle.release:
+        raise VerificationFailed(
+            Failure.STATUS, f"the release status is for {status.release}, not this release"
+        )
+    as_of = status.as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
+    age = state.now - status.as_of
+    if age < -CLOCK_SKEW:
+        raise VerificationFailed(
+            Failure.STATUS,
+            f"the release status is dated {as_of}, in this computer's future: check its clock",
+        )
+    if age > policy.max_status_age:
+        raise VerificationFailed(
+            Failure.STATUS,
+            f"the release status is from {as_of}, {_span(age)} old; the policy accepts at most"
+            f" {_span(policy.max_status_age)} (release.max_status_age): fetch a fresh bundle"
+            " from the centre (or use --online)",
+        )
+    for organisation, count in sorted(status.key_events.items()):
+        carried = sum(1 for e in state.key_entries(organisation) if e.index < status.log_size)
+        if carried != count:
+            raise VerificationFailed(
+                Failure.STATUS,
+                f"the bundle carries {carried} of the {count} key events of {organisation} logged"
+                " before its release status (a revocation could have been left out): fetch a"
+                " fresh bundle from the centre (or use --online)",
+            )
+    where = f"as of {as_of} (log entry {entry.index}, signed by centre key {signer.keyid[:16]})"
+    if status.state == "withdrawn":
+        message = f"the centre states the vendor withdrew this release {where}: {status.reason}"
+        if not policy.allow_withdrawn:
+            raise VerificationFailed(Failure.POLICY, message)
+        return f"WITHDRAWN {where}: {status.reason}; the policy allows it"
+    return f"{status.state} {where}"
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} seconds"
+
+
 def _requirement(requirement: Requirement) -> Callable[[_State], str]:
     def check(state: _State) -> str:
         reasons = []
         for entry in state.entries:
             if entry.fact["predicate_type"] != requirement.predicate_type:
                 continue
+            organisation = requirement.organisation or entry.fact["organisation"]
+            if organisation != entry.fact["organisation"]:
+                reasons.append(
+                    f"entry {entry.index} was logged for {entry.fact['organisation']},"
+                    f" not {organisation}"
+                )
+                continue
             try:
-                signer = _signed_by(entry, list(requirement.signers), "the statement")
+                signer = _valid_signer(state, entry, requirement, organisation)
                 entry.check_logged()
                 statement = Statement.parse(entry.item.envelope.payload)
                 if statement.predicate_type != requirement.predicate_type:
@@ -417,7 +537,7 @@ def _requirement(requirement: Requirement) -> Callable[[_State], str]:
             if problem:
                 reasons.append(f"entry {entry.index}: {problem}")
                 continue
-            return f"entry {entry.index}, signed by key {signer.keyid[:16]}"
+            return f"entry {entry.index}, signed by key {signer.keyid[:16]} of {organisation}"
         raise VerificationFailed(
             Failure.POLICY,
             f"no {requirement.describe()} statement meets the policy"
@@ -425,6 +545,51 @@ def _requirement(requirement: Requirement) -> Callable[[_State], str]:
         )
 
     return check
+
+
+def _valid_signer(
+    state: _State, entry: _Entry, requirement: Requirement, organisation: str
+) -> PublicKey:
+    """A key that signed ``entry`` and was valid for ``organisation`` at its log index: its key
+    history replayed from the bundle, from the requirement's signers as trust anchors. Named
+    by an organisation, every key it registered counts (the policy's centre keys may
+    introduce them); otherwise only the anchors themselves, while not revoked."""
+    registry = _registry_of(state, organisation, requirement.signers)
+    if requirement.organisation:
+        keys = [s.key for s in registry.keys.values()]
+    else:
+        keys = [registry.keys[k.keyid].key for k in requirement.signers]
+    signed = _signers(entry, keys, f"entry {entry.index} of {organisation}")
+    problems = []
+    for key in signed:
+        try:
+            registry.check(key.keyid, entry.index, entry.time)
+        except KeyNotValid as exc:
+            problems.append(str(exc))
+            continue
+        return key
+    raise VerificationFailed(Failure.KEY, f"entry {entry.index}: {'; '.join(problems)}")
+
+
+def _registry_of(state: _State, organisation: str, anchors: tuple[PublicKey, ...]) -> KeyRegistry:
+    cache_key = (organisation, tuple(k.keyid for k in anchors))
+    if cache_key not in state.registries:
+        try:
+            entries = state.key_entries(organisation)
+            for key_entry in entries:
+                key_entry.check_logged()
+            state.registries[cache_key] = KeyRegistry.replay(
+                organisation,
+                [e.logged() for e in entries],
+                roots=anchors,
+                centre_keys=state.policy.centre_keys,
+            )
+        except (RegistryError, AttestError) as exc:
+            state.registries[cache_key] = f"the key history of {organisation} is not valid: {exc}"
+    found = state.registries[cache_key]
+    if isinstance(found, str):
+        raise VerificationFailed(Failure.KEY, found)
+    return found
 
 
 def _vsa_problem(statement: Statement, requirement: Requirement) -> str | None:

@@ -12,7 +12,8 @@ are refused within seconds and a few tens of MB.
 Exit codes: 0 verified; 1 usage (missing file, unreachable or too slow server); 2 malformed,
 oversized or too deeply nested bundle or policy, unknown policy key; 10 digest; 11 signature;
 12 key validity; 13 log inclusion; 14 checkpoint; 15 consistency (rollback, split view);
-16 witnesses; 17 policy.
+16 witnesses; 17 policy; 18 release status (missing, untrusted, for another release, or
+older than the policy's max_status_age).
 """
 
 from __future__ import annotations

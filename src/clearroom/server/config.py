@@ -133,6 +133,10 @@ class Config:
     at once when ``audit_batch_size`` are waiting); each batch's root is a logged fact."""
     audit_batch_size: int = 1000
     """Records per sealed audit batch, at most."""
+    release_status_refresh_seconds: float = 86400.0
+    """The log's writer re-signs the centre's release status of every published and withdrawn
+    release this often (a day): verifiers refuse a status older than their policy's
+    ``max_status_age`` (7 days unless it says). At most 6 days, so that default holds."""
     page_cache_mb: int = 64
     """Memory each server process may keep anonymous visitors' public pages and API reads in
     (0: off). A copy is served only while nothing it shows has changed in the database."""
@@ -185,6 +189,11 @@ class Config:
         if self.audit_seal_seconds <= 0 or not 1 <= self.audit_batch_size <= 100_000:
             raise ConfigError(
                 "config: audit_seal_seconds must be positive and audit_batch_size 1 to 100,000"
+            )
+        if not 60 <= self.release_status_refresh_seconds <= 6 * 86400:
+            raise ConfigError(
+                "config: release_status_refresh_seconds must be 60 seconds to 6 days (518400):"
+                " verifiers refuse a release status older than 7 days by default"
             )
         if self.oidc_issuer and not (self.oidc_client_id and _https_or_loopback(self.oidc_issuer)):
             raise ConfigError(

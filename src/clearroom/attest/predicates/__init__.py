@@ -33,11 +33,13 @@ from clearroom.attest.predicates.slsa import (
     validate_provenance,
     validate_vsa,
 )
+from clearroom.attest.predicates.status import ReleaseStatus, release_subject
 from clearroom.attest.predicates.types import (
     CLAIM,
     KEY_EVENT,
     OPENVEX,
     RELEASE_MANIFEST,
+    RELEASE_STATUS,
     SLSA_PROVENANCE,
     SLSA_VSA,
 )
@@ -49,16 +51,19 @@ __all__ = [
     "KEY_EVENT",
     "OPENVEX",
     "RELEASE_MANIFEST",
+    "RELEASE_STATUS",
     "SLSA_PROVENANCE",
     "SLSA_VSA",
     "VERIFIED_PROPERTIES",
     "FileKind",
     "ManifestFile",
     "ReleaseManifest",
+    "ReleaseStatus",
     "VerificationResult",
     "make_claim",
     "make_vsa",
     "release_manifest_schema",
+    "release_subject",
     "validate_claim",
     "validate_provenance",
     "validate_statement",
@@ -99,6 +104,7 @@ _VALIDATORS: dict[str, Callable[[Statement], object]] = {
     CLAIM: lambda s: validate_claim(s.predicate),
     KEY_EVENT: _key_event,
     OPENVEX: _openvex,
+    RELEASE_STATUS: ReleaseStatus.from_statement,
 }
 
 

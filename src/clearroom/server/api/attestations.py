@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 
 from clearroom.attest.bundle import MEDIA_TYPE
+from clearroom.attest.predicates import RELEASE_STATUS
 from clearroom.attest.registry import rfc3339
 from clearroom.server.api.schemas import Problem
 from clearroom.server.api.serializers import log_ref
@@ -117,7 +118,7 @@ def revoke_key(request: HttpRequest, org: str, keyid: str, data: RevokeIn) -> An
 def list_attestations(request: HttpRequest, org: str, product: str, version: str) -> Any:
     release = request.auth.resource.release
     rows = release.attestations.select_related("organisation", "log_entry")
-    return [attestation_out(a) for a in rows]
+    return [attestation_out(a) for a in rows.exclude(predicate_type=RELEASE_STATUS)]
 
 
 @router.post(

@@ -1,5 +1,6 @@
-"""Release bundles, assembled from what is logged: the release's signed statements, the
-vendor's key events and the centre's publication and withdrawal records of the release, each
+"""Release bundles, assembled from what is logged: the release's signed statements, the key
+events of the vendor and of every organisation that signed one of them, the centre's
+publication and withdrawal records of the release and its newest signed release status, each
 with its entry and a receipt against the published checkpoint, and a consistency proof from
 the size the reader saw last (``since``)."""
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from clearroom.attest.bundle import Bundle, BundleItem, Consistency, LoggedFact
 from clearroom.attest.dsse import Envelope
-from clearroom.attest.predicates import KEY_EVENT
+from clearroom.attest.predicates import KEY_EVENT, RELEASE_STATUS
 from clearroom.server.attestations.models import Attestation
 from clearroom.server.catalog.models import Release
 from clearroom.server.errors import Invalid, NotFound
@@ -38,15 +39,21 @@ def release_bundle(release: Release, since: int | None = None) -> Bundle:
     logged = Attestation.objects.select_related("log_entry").filter(
         log_entry__index__isnull=False, log_entry__index__lt=size
     )
-    statements = items(logged.filter(release=release).order_by("log_entry__index"))
+    about = logged.filter(release=release)
+    statements = items(about.exclude(predicate_type=RELEASE_STATUS).order_by("log_entry__index"))
     if not statements:
         raise NotFound(
             "this release has no signed statement in the log yet (a vendor signs its release"
             " manifest with `clearroom sign` or `clearroom publish --sign-with`)"
         )
-    vendor = release.product.vendor
+    # The newest status the checkpoint covers; a verifier refuses a bundle without one.
+    newest_status = about.filter(predicate_type=RELEASE_STATUS).order_by("-log_entry__index")
+    statements += items(newest_status[:1])
+    signers = {release.product.vendor_id, *about.values_list("organisation_id", flat=True)}
     key_events = items(
-        logged.filter(organisation=vendor, predicate_type=KEY_EVENT).order_by("log_entry__index")
+        logged.filter(organisation__in=signers, predicate_type=KEY_EVENT).order_by(
+            "log_entry__index"
+        )
     )
     release_facts = [
         LoggedFact(bytes(row.entry), receipt)

@@ -119,11 +119,11 @@ def _store(
         created_by=actor.user,
     )
     if moment is not None:
-        _log(attestation, envelope, statement, moment)
+        log_statement(attestation, envelope, statement, moment)
     return attestation
 
 
-def _log(
+def log_statement(
     attestation: Attestation, envelope: Envelope, statement: Statement, moment: datetime
 ) -> None:
     release = attestation.release
@@ -323,6 +323,12 @@ def add_attestation(actor: Actor, release: Release, data: bytes) -> Attestation:
             release=locked,
             moment=moment if published else None,
         )
+        if published:
+            # The bundle changed: its status names the signers whose key events it must carry
+            # (and a first statement gives the release a bundle, which needs a status).
+            from clearroom.server.attestations.status import issue_status  # it imports this
+
+            issue_status(locked, moment)
         if statement.predicate_type == OPENVEX:  # the vendor's statements change findings
             enqueue("vulns.evaluate", release=locked.pk, dedupe_key=f"evaluate:{locked.pk}")
     return attestation
@@ -379,7 +385,7 @@ def on_publish(release: Release) -> int:
         )
     moment = _now()
     for attestation in pending:
-        _log(attestation, _envelope(attestation), statement_of(attestation), moment)
+        log_statement(attestation, _envelope(attestation), statement_of(attestation), moment)
     return len(pending)
 
 
@@ -441,4 +447,10 @@ def add_evaluation_report(
             release=release,
             moment=moment,
         )
+        if release.state != Release.State.DRAFT:
+            # The release's status now names the evaluator, whose key events its bundle must
+            # carry (a revoked evaluator key cannot be hidden by leaving its revocation out).
+            from clearroom.server.attestations.status import issue_status  # it imports this
+
+            issue_status(release, moment)
     return attestation, statement

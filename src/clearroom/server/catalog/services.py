@@ -16,6 +16,7 @@ from clearroom.blobs import BlobInfo
 from clearroom.jobs import enqueue
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.attestations import services as attestations
+from clearroom.server.attestations.status import has_statements, issue_status_if_stated
 from clearroom.server.audit import services as audit
 from clearroom.server.authz import Actor, Permission, may_read_file, visible_releases
 from clearroom.server.catalog.models import (
@@ -145,12 +146,15 @@ def publish_release(actor: Actor, release: Release) -> Release:
         if not locked.artifacts.exists():
             raise Conflict("release has no artifacts; upload at least one before publishing")
         statements = locked.attestations.filter(log_entry__isnull=True).count()
-        log.check_capacity(1 + locked.artifacts.count() + locked.documents.count() + statements)
+        files = locked.artifacts.count() + locked.documents.count()
+        status = 1 if statements else 0  # the centre's release status, when there is a bundle
+        log.check_capacity(1 + files + statements + status)
         locked.state = Release.State.PUBLISHED
         locked.published_at = timezone.now()
         locked.save(update_fields=["state", "published_at"])
         log.record_publication(locked)
         attestations.on_publish(locked)
+        issue_status_if_stated(locked)
     return locked
 
 
@@ -164,12 +168,13 @@ def withdraw_release(actor: Actor, release: Release, *, reason: str) -> Release:
         locked = Release.objects.select_for_update().get(pk=release.pk)
         if locked.state != Release.State.PUBLISHED:
             raise Conflict(f"release is {locked.state}; only a published release can be withdrawn")
-        log.check_capacity(1)
+        log.check_capacity(2 if has_statements(locked) else 1)  # and the centre's new status
         locked.state = Release.State.WITHDRAWN
         locked.withdrawn_at = timezone.now()
         locked.withdrawn_reason = reason.strip()
         locked.save(update_fields=["state", "withdrawn_at", "withdrawn_reason"])
         log.record_withdrawal(locked)
+        issue_status_if_stated(locked)  # at once: bundles handed out from now say withdrawn
     return locked
 
 

@@ -22,6 +22,7 @@ from clearroom.attest.predicates import (
     CLAIM,
     KEY_EVENT,
     RELEASE_MANIFEST,
+    RELEASE_STATUS,
     SLSA_PROVENANCE,
     SLSA_VSA,
 )
@@ -153,7 +154,8 @@ def release_context(
 ) -> dict[str, Any]:
     """The release page's "Signatures" and "Verify it yourself" sections. ``artifacts`` and
     ``documents`` are the files the page lists (the visitor's view, ordered by name)."""
-    rows = list(release.attestations.select_related("organisation", "log_entry").order_by("id"))
+    mine = release.attestations.exclude(predicate_type=RELEASE_STATUS)  # the centre's status
+    rows = list(mine.select_related("organisation", "log_entry").order_by("id"))
     wanted = {k for a in rows for k in a.signer_keyids}
     keys = (
         {

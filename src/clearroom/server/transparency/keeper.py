@@ -41,6 +41,8 @@ BATCH = 1000
 """Outbox rows handed to the sequencer at once."""
 RETRY_SECONDS = 5.0
 """Wait before trying again to take the log's lock, or after a failure."""
+STATUS_CHECK_SECONDS = 60.0
+"""How often the writer looks for release statuses due to be re-signed."""
 
 
 class LogKeeper:
@@ -54,6 +56,7 @@ class LogKeeper:
         self._thread: threading.Thread | None = None
         self._cosigner: CheckpointCosigner | None = None
         self._next_seal = 0.0
+        self._next_status = 0.0
         self._announced = -1
         """The checkpoint size the page cache was last told of."""
         self.is_writer = threading.Event()
@@ -92,6 +95,7 @@ class LogKeeper:
             self._reconcile(sequencer)
             while not self._stopping.is_set():
                 self.seal_audit_when_due()
+                self.refresh_release_status_when_due()
                 self._announce_checkpoint(sequencer)
                 if not self.pump(sequencer):
                     new_facts.wait(self._poll)
@@ -118,6 +122,22 @@ class LogKeeper:
             return
         self._next_seal = now + config.audit_seal_seconds
         audit.seal()
+
+    def refresh_release_status_when_due(self) -> None:
+        """Re-sign the centre's release statuses that are due (a batch at a time, back at once
+        while more wait). A failure (the centre's key on a token that is away) is logged and
+        retried later; it never stops the log."""
+        from clearroom.server.attestations.status import REFRESH_BATCH, refresh_statuses
+
+        now = time.monotonic()
+        if now < self._next_status:
+            return
+        try:
+            done = refresh_statuses()
+        except Exception:  # noqa: BLE001 - logged; the log keeps being written
+            _log.exception("re-signing release statuses failed; trying again later")
+            done = 0
+        self._next_status = now if done >= REFRESH_BATCH else now + STATUS_CHECK_SECONDS
 
     def open_sequencer(self) -> Sequencer | None:
         """Become the log's writer: the sequencer, or None while another process holds it."""
