@@ -80,6 +80,22 @@ class Actor:
     def holds_anywhere(self, permission: Permission) -> bool:
         return any(_carries(found, permission) for found in self._membership_rows().values())
 
+    def organisations_for(self, permission: Permission) -> list[int]:
+        """The organisations in which this actor may do ``permission`` (role and kind), none
+        if their token does not name it: the list form of :meth:`has_perm` (a token narrowed
+        to one product narrows further: :attr:`token_product_id`)."""
+        token = self.token
+        if token is not None and permission.value not in token.scopes:
+            return []
+        return [
+            org for org, found in self._membership_rows().items() if _carries(found, permission)
+        ]
+
+    @property
+    def token_product_id(self) -> int | None:
+        """The one product the presented token is narrowed to, if any."""
+        return self.token.product_id if self.token is not None else None
+
     def _token_allows(self, permission: Permission, product: Product | None) -> bool:
         token = self.token
         if token is None:
@@ -152,7 +168,7 @@ def decide(
     if who == "operator":
         ok = actor.is_operator
     elif who == "signed_in":
-        ok = True
+        ok = actor._token_allows(permission, None)
     elif who == "member":
         ok = actor.holds_anywhere(permission) and actor._token_allows(permission, product)
     elif who == "reader":
