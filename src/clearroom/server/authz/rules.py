@@ -207,7 +207,7 @@ def visible_releases(actor: Actor, queryset: QuerySet[Release] | None = None) ->
 def visible_files(actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
     """Files of visible releases; confidential ones only where the actor may read them - one
     query, so lists and counts are filtered in the database."""
-    from clearroom.server.catalog.models import AccessGrant, Confidentiality
+    from clearroom.server.catalog.models import Confidentiality
 
     qs = queryset.filter(release__in=visible_releases(actor))
     readable = Q(confidentiality=Confidentiality.PUBLIC)
@@ -215,13 +215,37 @@ def visible_files(actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
     if token is not None and Permission.CONFIDENTIAL_READ.value not in token.scopes:
         return qs.filter(readable)
     own = [org for org in actor.memberships() if actor.holds(Permission.CONFIDENTIAL_READ, org)]
-    confidential = Q(release__product__vendor_id__in=own)
-    grants = AccessGrant.objects.filter(active_grant_q(), grantee_id__in=own)
-    confidential |= Q(release__product_id__in=grants.filter(release__isnull=True).values("product"))
-    confidential |= Q(release_id__in=grants.filter(release__isnull=False).values("release"))
+    confidential = _confidential_of(own)
     if token is not None and token.product_id is not None:
         confidential &= Q(release__product_id=token.product_id)
     return qs.filter(readable | confidential)
+
+
+def _confidential_of(organisations: list[int]) -> Q:
+    """Confidential files these organisations read: their own products', and those under an
+    active grant to one of them (for the product, or for the file's release)."""
+    from clearroom.server.catalog.models import AccessGrant
+
+    confidential = Q(release__product__vendor_id__in=organisations)
+    grants = AccessGrant.objects.filter(active_grant_q(), grantee_id__in=organisations)
+    confidential |= Q(release__product_id__in=grants.filter(release__isnull=True).values("product"))
+    confidential |= Q(release_id__in=grants.filter(release__isnull=False).values("release"))
+    return confidential
+
+
+def organisation_files(organisation: Organisation, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """The files of ``queryset`` that every member of ``organisation`` may read: what its
+    shared inbox and webhooks may be told about (a count of findings is about the files they
+    come from). Public files of public releases, and confidential ones the organisation reads
+    when its kind and every role carry the confidential read."""
+    from clearroom.server.catalog.models import Confidentiality, Release
+
+    qs = queryset.filter(release__in=Release.objects.exclude(state=Release.State.DRAFT))
+    readable = Q(confidentiality=Confidentiality.PUBLIC)
+    every_role = all(Permission.CONFIDENTIAL_READ in held for held in ROLE_PERMISSIONS.values())
+    if every_role and Permission.CONFIDENTIAL_READ in KIND_PERMISSIONS[organisation.kind]:
+        readable |= _confidential_of([organisation.pk])
+    return qs.filter(readable)
 
 
 def release_files(actor: Actor, release: Release, model: Any) -> QuerySet[Any]:
