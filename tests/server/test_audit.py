@@ -5,8 +5,10 @@ anyone in an export - is detected."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.test import Client
 from tests.server.conftest import put
 from typer.testing import CliRunner
 
@@ -176,3 +178,55 @@ def test_the_log_holds_roots_not_records(trail):
     _, batches = trail
     fact = json.loads(bytes(batches[0].log_entry.entry))
     assert "design.bin" not in json.dumps(fact) and fact["count"] == batches[0].count
+
+
+def test_signed_in_404_flood_is_aggregated_not_lost(world, own_log, log_writer):
+    """A scanner with a valid token guesses 300 releases and 30 evaluations: two records, which
+    count every attempt and name the first targets; once sealed a record never changes, and the
+    next attempt starts a new one."""
+    prober = world.client(world.token_for(world.outsider, world.outsider_org))
+    for i in range(300):
+        assert prober.get(f"/api/products/acme/router/releases/9.{i}").status_code == 404
+    for i in range(30):
+        assert prober.get(f"/api/evaluations/00000000-0000-4000-8000-{i:012d}").status_code == 404
+    prober.get("/api/products/acme/router/releases/7.0", REMOTE_ADDR="198.51.100.7")
+    denied = AuditEvent.objects.filter(outcome="denied", actor=world.outsider).order_by("id")
+    by_kind = {(e.details["kind"], e.ip): e for e in denied}
+    assert len(denied) == 3 and set(by_kind) == {
+        ("release", "127.0.0.1"),
+        ("evaluation", "127.0.0.1"),
+        ("release", "198.51.100.7"),
+    }
+    releases = by_kind[("release", "127.0.0.1")]
+    assert releases.details["count"] == 300 and releases.target == "acme/router@9.0"
+    assert releases.details["targets"][:2] == ["acme/router@9.0", "acme/router@9.1"]
+    assert len(releases.details["targets"]) == services.REFUSAL_TARGETS
+    assert by_kind[("evaluation", "127.0.0.1")].details["count"] == 30
+    owner = Client()
+    owner.force_login(world.outsider)
+    assert "and 299 more attempts" in owner.get("/orgs/other/-/audit/").content.decode()
+
+    services.seal()
+    log_writer()
+    sealed = AuditEvent.objects.get(pk=releases.pk)
+    prober.get("/api/products/acme/router/releases/9.999")
+    assert AuditEvent.objects.get(pk=releases.pk).details == sealed.details  # never changed
+    newest = AuditEvent.objects.filter(actor=world.outsider).order_by("-id").first()
+    assert newest.pk != releases.pk and newest.details["count"] == 1
+    assert services.verify().ok
+
+
+def test_a_refusal_after_the_window_starts_a_new_record(world):
+    prober = world.client(world.token_for(world.outsider, world.outsider_org))
+    prober.get("/api/products/acme/router/releases/9.0")
+    first = AuditEvent.objects.get(actor=world.outsider)
+    AuditEvent.objects.filter(pk=first.pk).update(
+        time=first.time - services.REFUSAL_WINDOW - timedelta(seconds=1)
+    )
+    prober.get("/api/products/acme/router/releases/9.1")
+    counts = list(
+        AuditEvent.objects.filter(actor=world.outsider)
+        .order_by("id")
+        .values_list("details__count", flat=True)
+    )
+    assert counts == [1, 1]

@@ -19,6 +19,8 @@ from clearroom.attest.registry import KeyEvent
 from clearroom.attest.statement import PAYLOAD_TYPE, Subject
 from clearroom.server.accounts.models import Membership, Organisation
 from clearroom.server.audit.models import AuditEvent
+from clearroom.server.authz import Actor
+from clearroom.server.catalog import services as catalog
 from clearroom.server.catalog.models import AccessGrant
 from clearroom.server.collaboration.models import Evaluation, ReviewFinding
 from clearroom.server.notifications.models import Notification
@@ -339,3 +341,35 @@ def test_findings_list_only_for_the_parties(world, published):
     )
     assert ReviewFinding.objects.count() == 1
     assert published["lab"].get("/api/evaluations").json() == []
+
+
+def test_token_scoped_to_one_product_lists_no_other_evaluations(world):
+    """The evaluations list applies the detail route's rule: a token that cannot read
+    evaluations lists none, and one narrowed to a product lists only that product's."""
+    switch = catalog.create_product(
+        Actor(world.maintainer), world.vendor, slug="switch", name="Switch", category="network"
+    )
+    catalog.create_release(Actor(world.maintainer), switch, version="2.0.0")
+    for release in (world.product.releases.get(), switch.releases.get()):
+        Evaluation.objects.create(release=release, evaluator=world.lab, standard="EN 18031-1")
+    write_only = world.client(
+        world.token_for(
+            world.maintainer, world.vendor, ["vendor:release:write"], product=world.product
+        )
+    )
+    listed = write_only.get("/api/evaluations")
+    assert listed.status_code == 200 and listed.json() == []
+    ref = str(Evaluation.objects.get(release__product=world.product).ref)
+    assert write_only.get(f"/api/evaluations/{ref}").status_code == 403  # as the detail says
+    router_reader = world.client(
+        world.token_for(
+            world.maintainer, world.vendor, ["evaluation:evaluation:read"], product=world.product
+        )
+    )
+    assert [e["release"]["product"] for e in router_reader.get("/api/evaluations").json()] == [
+        "router"
+    ]
+    everything = world.client(world.token)
+    assert len(everything.get("/api/evaluations").json()) == 2
+    lab_token = world.client(world.token_for(world.evaluator, world.lab, ["finding:finding:raise"]))
+    assert lab_token.get("/api/evaluations").json() == []

@@ -232,3 +232,16 @@ def test_a_release_taken_back_to_draft_is_hidden_at_once(world: World) -> None:
     anonymous(url)
     Release.objects.filter(pk=world.published.pk).update(state=Release.State.DRAFT)
     assert Client().get(url).status_code == 404
+
+
+def test_signed_in_pages_are_private_while_anonymous_ones_stay_cached(world: World) -> None:
+    """``Cache-Control: private, no-store`` on what a member sees never stops the public page
+    cache from serving visitors, and a member is never served a kept copy."""
+    url = release_url(world.published)
+    member = world.client("maintainer")  # signing in writes, so before the visitors come
+    anonymous(url)
+    seen = member.get(url)
+    assert seen["Cache-Control"] == "private, no-store"
+    assert seen["Cache-Status"] == "clearroom; fwd=bypass"
+    status, _ = anonymous(url)
+    assert status == "clearroom; hit"

@@ -335,3 +335,47 @@ def test_an_unsigned_vex_document_below_cisas_minimum_decides_nothing(
     _ingest(release)
     services.evaluate(release)
     assert Finding.objects.get(advisory_id="GHSA-scan-0001").status == "affected"
+
+
+def test_follower_notification_counts_only_readable_sboms(world, scan_advisories, queued):
+    """A public SBOM lists webkit, a confidential one the whole application: a follower that
+    may not read the confidential SBOM hears only of webkit's finding; the lab (which holds a
+    grant) and the vendor hear of all of them, and a follower told of nothing gets nothing."""
+    telco = Organisation.objects.create(slug="telco", name="Telco", kind="customer")
+    lab = Organisation.objects.get(slug="lab")
+    for follower in (telco, lab):
+        Follow.objects.create(organisation=follower, product=world.product)
+    full = json.loads((DATA / "app.cdx.json").read_text())
+    public = {
+        **full,
+        "serialNumber": "urn:uuid:6e1c2a80-6f43-4a9c-9d1c-2f0c9f4d1a11",
+        "components": [c for c in full["components"] if c["name"] == "webkit"],
+        "dependencies": [{"ref": "app", "dependsOn": ["webkit"]}],
+    }
+    client = world.client(world.token)
+    put(client, "app.bin", b"application")
+    for name, body, query in (
+        ("public.cdx.json", public, "?kind=sbom"),
+        ("app.cdx.json", full, "?kind=sbom&confidentiality=confidential"),
+    ):
+        answer = put(client, name, json.dumps(body).encode(), collection="documents", query=query)
+        assert answer.status_code == 201, answer.content
+    assert client.post(f"{RELEASE}/publish").status_code == 200
+    release = world.product.releases.get()
+    for document in release.documents.filter(kind=Document.Kind.SBOM):
+        services.ingest_sbom(document)
+    evaluation = services.evaluate(release)
+    told = dict(Notification.objects.values_list("organisation__slug", "text"))
+    everything = evaluation.new_findings
+    assert everything == 3  # webkit's twice (once per SBOM), the parser's once
+    assert told["acme"].startswith(f"{everything} new") and told["lab"] == told["acme"]
+    assert told["telco"].startswith("1 new vulnerability finding in")
+
+    Notification.objects.all().delete()
+    Document.objects.filter(name="public.cdx.json").update(confidentiality="confidential")
+    Finding.objects.all().delete()
+    services.evaluate(release)
+    assert set(Notification.objects.values_list("organisation__slug", flat=True)) == {
+        "acme",
+        "lab",
+    }

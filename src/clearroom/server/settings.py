@@ -40,6 +40,7 @@ if CONFIG.jobs_backend == "procrastinate":
 MIDDLEWARE = [
     "clearroom.server.ops.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "clearroom.server.ops.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -196,11 +196,12 @@ def request_evaluation(
 @router.get(
     "/evaluations",
     response=list[dict[str, Any]],
-    summary="The evaluations your organisations are a party to",
+    summary="The evaluations your organisations are a party to (those your token may read)",
     auth=Allow(Permission.PUBLIC_READ),
 )
 def list_evaluations(request: HttpRequest) -> Any:
-    rows = access.visible(request.auth.actor, Evaluation).select_related(
+    actor = request.auth.actor
+    rows = access.readable(actor, Evaluation, Permission.EVALUATION_READ).select_related(
         "release__product__vendor",
         "evaluator",
         "grant",

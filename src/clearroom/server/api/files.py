@@ -216,9 +216,8 @@ def _register(collection: str) -> None:
         response["ETag"] = f'"{stored.sha256}"'
         sha256_b64 = base64.b64encode(bytes.fromhex(stored.sha256)).decode()
         response["Repr-Digest"] = f"sha-256=:{sha256_b64}:"
-        response["Cache-Control"] = (
-            "private, no-store" if stored.is_confidential else "public, max-age=3600"
-        )
+        public = stored.release.is_public and not stored.is_confidential
+        response["Cache-Control"] = "public, max-age=3600" if public else "private, no-store"
         return response
 
 

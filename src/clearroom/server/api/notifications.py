@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Body, Field, Router, Schema, Status
 
 from clearroom.server.api.schemas import Problem
 from clearroom.server.authz import Permission
@@ -71,7 +71,7 @@ def get_preferences(request: HttpRequest) -> Any:
     summary='Set email choices, e.g. {"finding": "immediate", "vulnerability": "off"}',
     auth=Allow(Permission.INBOX_MANAGE),
 )
-def set_preferences(request: HttpRequest, data: dict[str, str]) -> Any:
+def set_preferences(request: HttpRequest, data: Body[dict[str, str]]) -> Any:
     return services.set_preferences(request.auth.actor, data)
 
 

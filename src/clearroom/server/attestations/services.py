@@ -36,7 +36,7 @@ from clearroom.server.attestations.centre import centre_key, centre_signer
 from clearroom.server.attestations.models import Attestation, SigningKey
 from clearroom.server.audit import services as audit
 from clearroom.server.authz import Actor, Permission
-from clearroom.server.catalog.models import Release
+from clearroom.server.catalog.models import Product, Release
 from clearroom.server.errors import Conflict, Forbidden, Invalid, Unauthenticated
 from clearroom.server.transparency import services as log
 from clearroom.tlog import facts
@@ -46,10 +46,12 @@ PENDING = 1 << 62
 """Replay position of key events not yet sequenced: after every logged one, in commit order."""
 
 
-def _require(actor: Actor, permission: Permission, organisation: Organisation) -> None:
+def _require(
+    actor: Actor, permission: Permission, organisation: Organisation, product: Product | None = None
+) -> None:
     if not actor.is_authenticated:
         raise Unauthenticated("sign in or present an API token to do this")
-    if not actor.has_perm(permission, organisation):
+    if not actor.has_perm(permission, organisation, product):
         raise Forbidden(f"you need the {permission.value!r} permission in {organisation.slug!r}")
 
 
@@ -290,7 +292,7 @@ def add_attestation(actor: Actor, release: Release, data: bytes) -> Attestation:
     """Accept a vendor's signed statement about ``release`` (manifest, provenance, claim):
     signed by a registered, unrevoked key of the vendor, and about this release."""
     vendor = release.product.vendor
-    _require(actor, Permission.RELEASE_WRITE, vendor)
+    _require(actor, Permission.RELEASE_WRITE, vendor, release.product)
     envelope, statement = _parse(data)
     if statement.predicate_type not in VENDOR_PREDICATES:
         raise Invalid(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -76,6 +77,78 @@ def record(
     return event
 
 
+REFUSAL_WINDOW = timedelta(minutes=10)
+REFUSAL_TARGETS = 20
+"""A signed-in actor's "not found" answers of one kind are kept as one record per window,
+counting every attempt and naming the first distinct targets (a scanner sends thousands)."""
+
+
+def record_refusal(
+    actor: Actor,
+    action: str,
+    *,
+    kind: str,
+    target: str,
+    organisation: Organisation | None = None,
+    ip: str | None = None,
+) -> AuditEvent:
+    """A refused attempt answered "not found": the first of a window is a new record; later
+    ones by the same actor (user and token, or no one), from the same address, of the same
+    ``kind`` (what the URL named: a release, an evaluation, a confidential file, ...) about the
+    same owner add to its ``count`` and ``targets`` and set ``last_at`` - until the record is
+    sealed, after which the next attempt starts a new one. Nothing is lost: every attempt is
+    counted, and each is still in the service's log with its request id."""
+    now = timezone.now()
+    with transaction.atomic():
+        # locked against seal(), which locks what it seals: a sealed record never changes
+        open_record = (
+            AuditEvent.objects.select_for_update()
+            .filter(
+                batch__isnull=True,
+                outcome=AuditEvent.Outcome.DENIED,
+                action=action,
+                actor=actor.user if actor.is_authenticated else None,
+                token_key_id=actor.token.key_id if actor.token else "",
+                organisation=organisation,
+                ip=ip,
+                time__gte=now - REFUSAL_WINDOW,
+                details__kind=kind,
+            )
+            .order_by("-id")
+            .first()
+        )
+        if open_record is None:
+            return record(
+                actor,
+                action,
+                allowed=False,
+                target=target,
+                organisation=organisation,
+                ip=ip,
+                kind=kind,
+                count=1,
+                targets=[target[:500]],
+                last_at=now.isoformat(),
+            )
+        details = dict(open_record.details)
+        details["count"] = int(details.get("count", 1)) + 1
+        targets = list(details.get("targets", []))
+        if target[:500] not in targets and len(targets) < REFUSAL_TARGETS:
+            targets.append(target[:500])
+        details["targets"] = targets
+        details["last_at"] = now.isoformat()
+        open_record.details = details
+        open_record.save(update_fields=["details"])
+    log.warning(
+        "audit %s denied %s (%d in this window)",
+        action,
+        target,
+        details["count"],
+        extra={"audit_action": action, "outcome": "denied", "target": target},
+    )
+    return open_record
+
+
 # -- sealing ------------------------------------------------------------------------------------
 
 
@@ -89,7 +162,8 @@ def seal(*, batch_size: int | None = None) -> list[AuditBatch]:
     made: list[AuditBatch] = []
     while True:
         with transaction.atomic():
-            rows = list(AuditEvent.objects.filter(batch__isnull=True).order_by("id")[:size])
+            unsealed = AuditEvent.objects.select_for_update().filter(batch__isnull=True)
+            rows = list(unsealed.order_by("id")[:size])
             if not rows:
                 return made
             last = AuditBatch.objects.order_by("-sequence").first()

@@ -54,7 +54,9 @@ class Rule:
     the other party of an evaluation, finding or thread: the evaluator, the raiser, the
     asker), ``party`` (members of either party), ``reader`` (the vendor's members or members of
     an organisation holding an active grant for the material), ``member`` (a membership in any
-    organisation) or ``operator`` (the centre's operators)."""
+    organisation), ``signed_in`` (anyone signed in, about their own account; an API token must
+    name the permission and not be narrowed to one product) or ``operator`` (the centre's
+    operators)."""
     summary: str
     """What the permission allows, in a line: token forms and the help show it."""
 
@@ -217,12 +219,17 @@ owner never publishes releases, only regulators and labs evaluate, and only stan
 publish control catalogues."""
 
 
+PERSONAL_SCOPES = frozenset({Permission.INBOX_READ, Permission.INBOX_MANAGE})
+"""Permissions on one's own account that any member may put on an API token (a script that
+reads the inbox or sets email choices): such a token reads its holder's own notifications and
+its organisation's inbox, no other organisation's. Without the scope a token is refused there."""
+
+NEVER_ON_TOKENS = frozenset({Permission.PUBLIC_READ, Permission.ACCOUNT_MANAGE})
+"""Reading what is public needs no scope; second factors are managed by the person, signed in
+to the portal, never by a script."""
+
+
 def grantable(role: str, kind: str) -> frozenset[Permission]:
     """What a member with ``role`` in an organisation of ``kind`` may do there, and so the
-    widest scopes an API token of theirs may carry (reading what is public needs none)."""
-    return (ROLE_PERMISSIONS[role] & KIND_PERMISSIONS[kind]) - {
-        Permission.PUBLIC_READ,
-        Permission.INBOX_READ,
-        Permission.INBOX_MANAGE,
-        Permission.ACCOUNT_MANAGE,
-    }
+    widest scopes an API token of theirs may carry."""
+    return ((ROLE_PERMISSIONS[role] & KIND_PERMISSIONS[kind]) | PERSONAL_SCOPES) - NEVER_ON_TOKENS

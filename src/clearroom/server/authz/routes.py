@@ -88,7 +88,9 @@ def resolve(actor: Actor, on: On, kwargs: dict[str, Any], *, ip: str | None = No
     if on in ("evaluation", "finding", "thread"):
         from clearroom.server.collaboration import access
 
-        found = _audited(actor, f"{on} {kwargs['ref']}", ip, access.get, actor, on, kwargs["ref"])
+        found = _audited(
+            actor, on, f"{on} {kwargs['ref']}", ip, access.get, actor, on, kwargs["ref"]
+        )
         release = getattr(found, "release", None)
         product = release.product if release is not None else found.product
         return Resource(product.vendor, product, release, None, access.counterpart(found), found)
@@ -98,6 +100,7 @@ def resolve(actor: Actor, on: On, kwargs: dict[str, Any], *, ip: str | None = No
     if on == "product":
         product = _audited(
             actor,
+            on,
             f"{org}/{kwargs['product']}",
             ip,
             services.get_product,
@@ -110,7 +113,7 @@ def resolve(actor: Actor, on: On, kwargs: dict[str, Any], *, ip: str | None = No
     target = f"{org}/{kwargs['product']}@{version}"
     if on == "release":
         release = _audited(
-            actor, target, ip, services.get_release, actor, org, kwargs["product"], version
+            actor, on, target, ip, services.get_release, actor, org, kwargs["product"], version
         )
         return Resource(release.product.vendor, release.product, release)
     stored = services.get_file(
@@ -121,17 +124,17 @@ def resolve(actor: Actor, on: On, kwargs: dict[str, Any], *, ip: str | None = No
 
 
 def _audited(
-    actor: Actor, target: str, ip: str | None, lookup: Callable[..., Any], *args: Any
+    actor: Actor, on: On, target: str, ip: str | None, lookup: Callable[..., Any], *args: Any
 ) -> Any:
     """``lookup(*args)``; a refusal of a signed-in actor is recorded (guessed names are how
-    other organisations' drafts would be probed)."""
+    other organisations' drafts would be probed), a flood of them as one counted record."""
     try:
         return lookup(*args)
     except NotFound:
         if actor.is_authenticated:
             from clearroom.server.audit import services as audit
 
-            audit.record(actor, "public:material:read", allowed=False, target=target, ip=ip)
+            audit.record_refusal(actor, "public:material:read", kind=on, target=target, ip=ip)
         raise
 
 

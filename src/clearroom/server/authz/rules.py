@@ -80,6 +80,22 @@ class Actor:
     def holds_anywhere(self, permission: Permission) -> bool:
         return any(_carries(found, permission) for found in self._membership_rows().values())
 
+    def organisations_for(self, permission: Permission) -> list[int]:
+        """The organisations in which this actor may do ``permission`` (role and kind), none
+        if their token does not name it: the list form of :meth:`has_perm` (a token narrowed
+        to one product narrows further: :attr:`token_product_id`)."""
+        token = self.token
+        if token is not None and permission.value not in token.scopes:
+            return []
+        return [
+            org for org, found in self._membership_rows().items() if _carries(found, permission)
+        ]
+
+    @property
+    def token_product_id(self) -> int | None:
+        """The one product the presented token is narrowed to, if any."""
+        return self.token.product_id if self.token is not None else None
+
     def _token_allows(self, permission: Permission, product: Product | None) -> bool:
         token = self.token
         if token is None:
@@ -152,7 +168,7 @@ def decide(
     if who == "operator":
         ok = actor.is_operator
     elif who == "signed_in":
-        ok = True
+        ok = actor._token_allows(permission, None)
     elif who == "member":
         ok = actor.holds_anywhere(permission) and actor._token_allows(permission, product)
     elif who == "reader":
@@ -191,7 +207,7 @@ def visible_releases(actor: Actor, queryset: QuerySet[Release] | None = None) ->
 def visible_files(actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
     """Files of visible releases; confidential ones only where the actor may read them - one
     query, so lists and counts are filtered in the database."""
-    from clearroom.server.catalog.models import AccessGrant, Confidentiality
+    from clearroom.server.catalog.models import Confidentiality
 
     qs = queryset.filter(release__in=visible_releases(actor))
     readable = Q(confidentiality=Confidentiality.PUBLIC)
@@ -199,13 +215,37 @@ def visible_files(actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
     if token is not None and Permission.CONFIDENTIAL_READ.value not in token.scopes:
         return qs.filter(readable)
     own = [org for org in actor.memberships() if actor.holds(Permission.CONFIDENTIAL_READ, org)]
-    confidential = Q(release__product__vendor_id__in=own)
-    grants = AccessGrant.objects.filter(active_grant_q(), grantee_id__in=own)
-    confidential |= Q(release__product_id__in=grants.filter(release__isnull=True).values("product"))
-    confidential |= Q(release_id__in=grants.filter(release__isnull=False).values("release"))
+    confidential = _confidential_of(own)
     if token is not None and token.product_id is not None:
         confidential &= Q(release__product_id=token.product_id)
     return qs.filter(readable | confidential)
+
+
+def _confidential_of(organisations: list[int]) -> Q:
+    """Confidential files these organisations read: their own products', and those under an
+    active grant to one of them (for the product, or for the file's release)."""
+    from clearroom.server.catalog.models import AccessGrant
+
+    confidential = Q(release__product__vendor_id__in=organisations)
+    grants = AccessGrant.objects.filter(active_grant_q(), grantee_id__in=organisations)
+    confidential |= Q(release__product_id__in=grants.filter(release__isnull=True).values("product"))
+    confidential |= Q(release_id__in=grants.filter(release__isnull=False).values("release"))
+    return confidential
+
+
+def organisation_files(organisation: Organisation, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """The files of ``queryset`` that every member of ``organisation`` may read: what its
+    shared inbox and webhooks may be told about (a count of findings is about the files they
+    come from). Public files of public releases, and confidential ones the organisation reads
+    when its kind and every role carry the confidential read."""
+    from clearroom.server.catalog.models import Confidentiality, Release
+
+    qs = queryset.filter(release__in=Release.objects.exclude(state=Release.State.DRAFT))
+    readable = Q(confidentiality=Confidentiality.PUBLIC)
+    every_role = all(Permission.CONFIDENTIAL_READ in held for held in ROLE_PERMISSIONS.values())
+    if every_role and Permission.CONFIDENTIAL_READ in KIND_PERMISSIONS[organisation.kind]:
+        readable |= _confidential_of([organisation.pk])
+    return qs.filter(readable)
 
 
 def release_files(actor: Actor, release: Release, model: Any) -> QuerySet[Any]:

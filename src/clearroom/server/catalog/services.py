@@ -289,14 +289,13 @@ def get_file(
     target = f"{org}/{product}@{version}/{collection}/{name}"
     vendor = stored.release.product.vendor
     if not may_read_file(actor, stored):
-        audit.record(
+        audit.record_refusal(
             actor,
             f"material:{collection[:-1]}:read",
-            allowed=False,
+            kind=f"{stored.confidentiality} {collection[:-1]}",
             target=target,
             organisation=vendor,
             ip=ip,
-            confidentiality=stored.confidentiality,
         )
         raise missing
     if stored.is_confidential:

@@ -9,7 +9,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from clearroom.server.accounts.models import Organisation
-from clearroom.server.authz import Actor
+from clearroom.server.authz import Actor, Permission
+from clearroom.server.authz.permissions import RULES
 from clearroom.server.collaboration.models import Evaluation, ReviewFinding, Thread
 from clearroom.server.errors import NotFound
 
@@ -18,6 +19,11 @@ _VENDOR = {
     Evaluation: "release__product__vendor",
     ReviewFinding: "release__product__vendor",
     Thread: "product__vendor",
+}
+_PRODUCT = {
+    Evaluation: "release__product_id",
+    ReviewFinding: "release__product_id",
+    Thread: "product_id",
 }
 _MODELS: dict[str, Any] = {"evaluation": Evaluation, "finding": ReviewFinding, "thread": Thread}
 
@@ -29,6 +35,29 @@ def visible(actor: Actor, model: Any) -> QuerySet[Any]:
         **{f"{_COUNTERPART[model]}_id__in": member_of}
     )
     return model.objects.filter(parties) if member_of else model.objects.none()
+
+
+def readable(actor: Actor, model: Any, permission: Permission) -> QuerySet[Any]:
+    """The objects of ``model`` on which the actor holds ``permission``, by that permission's
+    rule (``party``: either side; ``organisation``: the vendor; ``counterpart``: the other
+    side), its token's scopes and product included: what a list shows is exactly what the
+    detail route would allow, never more."""
+    sides = {
+        "party": (_VENDOR[model], _COUNTERPART[model]),
+        "organisation": (_VENDOR[model],),
+        "counterpart": (_COUNTERPART[model],),
+    }.get(RULES[permission].who)
+    if sides is None:
+        raise ValueError(f"{permission.value} is not a permission on one party's objects")
+    held = actor.organisations_for(permission)
+    if not held:
+        return model.objects.none()
+    parties = Q()
+    for side in sides:
+        parties |= Q(**{f"{side}_id__in": held})
+    found = model.objects.filter(parties)
+    product = actor.token_product_id
+    return found if product is None else found.filter(**{_PRODUCT[model]: product})
 
 
 def get(actor: Actor, kind: str, ref: str) -> Any:

@@ -11,13 +11,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from clearroom.server.accounts.models import Membership, User
 from clearroom.server.authz import Actor, Permission
 from clearroom.server.catalog.models import Product, Release
+from clearroom.server.collaboration import access
 from clearroom.server.collaboration.evaluations import acting_organisation
 from clearroom.server.collaboration.models import (
     MAX_MESSAGE_CHARS,
@@ -237,7 +237,9 @@ def change_status(
     vendor_side = actor.has_perm(
         Permission.FINDING_RESPOND, finding.vendor, finding.release.product
     )
-    raiser_side = actor.has_perm(Permission.FINDING_VERIFY, finding.raised_by)
+    raiser_side = actor.has_perm(
+        Permission.FINDING_VERIFY, finding.raised_by, finding.release.product
+    )
     moves = (VENDOR_MOVES if vendor_side else {}) | (RAISER_MOVES if raiser_side else {})
     if status not in moves:
         side = "the vendor" if status in VENDOR_MOVES else "the organisation that raised it"
@@ -324,8 +326,6 @@ def assign(actor: Actor, finding: ReviewFinding, username: str | None) -> Review
 
 
 def findings_for(actor: Actor, release: Release) -> Any:
-    """The release's findings the actor's organisations are a party to."""
-    member_of = list(actor.memberships())
-    return release.review_findings.filter(
-        Q(release__product__vendor_id__in=member_of) | Q(raised_by_id__in=member_of)
-    ).select_related("raised_by", "assignee")
+    """The release's findings the actor may read (a party to them, by their token too)."""
+    readable = access.readable(actor, ReviewFinding, Permission.THREAD_READ)
+    return readable.filter(release=release).select_related("raised_by", "assignee")

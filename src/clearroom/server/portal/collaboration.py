@@ -57,11 +57,11 @@ def release_context(actor: Actor, release: Release) -> dict[str, Any]:
 
     own = actor.memberships()
     return {
-        "evaluations": access.visible(actor, Evaluation)
+        "evaluations": access.readable(actor, Evaluation, Permission.EVALUATION_READ)
         .filter(release=release)
         .select_related("evaluator"),
         "review_findings": discussions.findings_for(actor, release),
-        "threads": access.visible(actor, Thread)
+        "threads": access.readable(actor, Thread, Permission.THREAD_READ)
         .filter(product=product, finding__isnull=True)
         .select_related("counterpart")[:20],
         "may_request_evaluation": vendor.pk not in own and may(Permission.EVALUATION_REQUEST),

@@ -33,6 +33,7 @@ from clearroom.sbom.quality import assess
 from clearroom.sbom.validate import validate_sbom
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.authz import Actor, visible_files
+from clearroom.server.authz.rules import organisation_files
 from clearroom.server.catalog.models import Document, Product, Release
 from clearroom.server.errors import Forbidden, Unauthenticated
 from clearroom.server.notifications.models import Notification
@@ -196,7 +197,7 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
     statements = [s for s, _ in vex]
     signed = {id(s) for s, is_signed in vex if is_signed}
     now = timezone.now()
-    new = 0
+    new: list[int] = []
     with transaction.atomic():
         seen: set[int] = set()
         for found in report.findings:
@@ -225,7 +226,8 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
                 defaults=values,
             )
             seen.add(finding.pk)
-            new += created and finding.is_open
+            if created and finding.is_open:
+                new.append(finding.pk)
         stale = Finding.objects.filter(
             release=release, component__in=components.values(), resolved_at__isnull=True
         ).exclude(pk__in=seen)
@@ -234,7 +236,7 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
             release=release,
             snapshot=report.snapshot,
             open_by_severity=open_counts(release),
-            new_findings=new,
+            new_findings=len(new),
         )
         if new:
             _notify(release, new)
@@ -298,20 +300,37 @@ def open_counts(release: Release) -> dict[str, int]:
     return count_open(release.findings.all())
 
 
-def _notify(release: Release, new: int) -> None:
+def _notify(release: Release, new: list[int]) -> None:
     """The vendor hears of new findings; so does every organisation following the product,
-    once the release is public (a draft is the vendor's business)."""
+    once the release is public (a draft is the vendor's business) - each told only of the
+    findings in SBOMs it may read, and not at all if there are none (a count of findings in a
+    confidential SBOM says something about it)."""
     product = release.product
-    text = (
-        f"{new} new vulnerability finding{'s' if new != 1 else ''} in"
-        f" {product.vendor.slug}/{product.slug}@{release.version}"
-    )
-    followers = Follow.objects.filter(product=product).values_list("organisation_id", flat=True)
-    told = [product.vendor_id, *(followers if release.is_public else ())]
     url = reverse(
         "portal:vulnerabilities", args=[product.vendor.slug, product.slug, release.version]
     )
-    notify(Notification.Kind.VULNERABILITY, text, organisations=told, url=url, release=release)
+    told: dict[int, list[int]] = {len(new): [product.vendor_id]}
+    if release.is_public:
+        findings = Finding.objects.filter(pk__in=new)
+        sboms = Document.objects.filter(release=release, kind=Document.Kind.SBOM)
+        follows = Follow.objects.filter(product=product).exclude(organisation=product.vendor)
+        for follow in follows.select_related("organisation"):
+            readable = organisation_files(follow.organisation, sboms)
+            count = findings.filter(component__sbom__document__in=readable).count()
+            if count:
+                told.setdefault(count, []).append(follow.organisation_id)
+    for count, organisations in told.items():
+        text = (
+            f"{count} new vulnerability finding{'s' if count != 1 else ''} in"
+            f" {product.vendor.slug}/{product.slug}@{release.version}"
+        )
+        notify(
+            Notification.Kind.VULNERABILITY,
+            text,
+            organisations=organisations,
+            url=url,
+            release=release,
+        )
 
 
 # --- advisories → re-evaluation ---------------------------------------------------------------
