@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -86,6 +87,42 @@ def test_malformed_json_is_a_400_problem(world):
     assert response.status_code == 400
     assert response["Content-Type"] == PROBLEM
     assert "JSON" in response.json()["detail"]
+
+
+def test_three_mib_release_body_is_413_problem(world):
+    body = json.dumps({"version": "3.0.0", "notes": "x" * (3 << 20)})
+    response = world.client(world.token).post(
+        "/api/products/acme/router/releases", body, content_type="application/json"
+    )
+    assert response.status_code == 413 and response["Content-Type"] == PROBLEM
+    assert "limit" in response.json()["detail"]
+    assert not Release.objects.filter(version="3.0.0").exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"version": "3.0.1", "notes": "before \\ud800 after"}',
+        '{"version": "3.0.1", "notes": "ok", "\\udfff": 1}',
+        '{"version": "3.0.1", "notes": ["nested", {"deeper": "\\udc00"}]}',
+    ],
+)
+def test_lone_surrogate_in_notes_is_422(world, body):
+    response = world.client(world.token).post(
+        "/api/products/acme/router/releases", body, content_type="application/json"
+    )
+    assert response.status_code == 422 and response["Content-Type"] == PROBLEM
+    assert "surrogate" in response.json()["detail"]
+    assert not Release.objects.filter(version="3.0.1").exists()
+
+
+def test_a_paired_surrogate_escape_is_ordinary_text(world):
+    body = '{"version": "3.0.2", "notes": "fixed \\ud83d\\udd12"}'
+    response = world.client(world.token).post(
+        "/api/products/acme/router/releases", body, content_type="application/json"
+    )
+    assert response.status_code == 201
+    assert Release.objects.get(version="3.0.2").notes == "fixed \U0001f512"
 
 
 def test_missing_fields_are_a_422_problem_naming_the_field(world):
