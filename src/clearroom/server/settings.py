@@ -39,6 +39,7 @@ if CONFIG.jobs_backend == "procrastinate":
 
 MIDDLEWARE = [
     "clearroom.server.ops.middleware.RequestContextMiddleware",
+    "clearroom.server.multipart.RawFileNames",  # before anything parses a form
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
