@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -255,3 +256,27 @@ def test_api_docs_page_loads_nothing_from_other_hosts(client, db):
     page = client.get("/api/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in page
     assert "https://" not in page and "http://" not in page
+
+
+def test_no_json_route_answers_an_oversized_or_non_text_body_with_a_500(world):
+    """Every route the OpenAPI document says takes JSON, with plausible path values: a 3 MiB
+    body and a lone surrogate are problems (4xx), never a crash."""
+    client = world.client(world.token)
+    spec = client.get("/api/openapi.json").json()
+    values = {"org": "acme", "product": "router", "version": "1.0.0"}
+    routes = [
+        (method, path)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+    assert len(routes) > 10
+    bodies = [json.dumps({"x": "y" * (3 << 20)}), '{"notes": "\\ud800", "body": "\\udfff"}']
+    for method, path in routes:
+        url = path.format_map(
+            {name: values.get(name, "x") for name in re.findall(r"{(\w+)}", path)}
+        )
+        for body in bodies:
+            response = getattr(client, method)(url, body, content_type="application/json")
+            assert 400 <= response.status_code < 500, (method, path, response.content[:300])
+            assert response["Content-Type"] == PROBLEM, (method, path)
