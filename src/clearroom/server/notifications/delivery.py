@@ -251,7 +251,7 @@ def post_webhook(hook: Webhook, notification: Notification) -> None:
         status = f"{response.status_code}"
         response.raise_for_status()
     except httpx.HTTPError as exc:
-        status = f"failed: {exc} (connecting to {target.address})"[:200]
+        status = f"failed connecting to {target.address}: {exc}"[:200]
         raise
     finally:
         Webhook.objects.filter(pk=hook.pk).update(
