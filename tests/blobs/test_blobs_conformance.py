@@ -92,9 +92,20 @@ def test_duplicate_content_is_stored_once(backend: Backend) -> None:
     assert backend.stored_blobs() == [backend.blobs.path_for(first.sha256)]
 
 
-def test_announced_digest_of_a_stored_blob_skips_the_upload(backend: Backend) -> None:
+def test_announced_digest_of_a_stored_blob_still_stores_every_byte(backend: Backend) -> None:
+    """Deduplication must not show in the work an upload does (its timing would tell one
+    organisation that another holds the same confidential file): announcing the digest of a
+    stored blob still stages and publishes every byte, so the upload stands on its own even
+    when the stored copy vanishes meanwhile."""
     data = os.urandom(20_000)
     stored = backend.blobs.put_bytes(data)
+    with backend.blobs.open_writer(expected_sha256=stored.sha256) as writer:
+        writer.write(data[:5_000])
+        backend.blobs.delete(stored.sha256)
+        writer.write(data[5_000:])
+        rewritten = writer.commit()
+    assert rewritten == BlobInfo(stored.sha256, len(data), created=True)
+    assert backend.blobs.read_bytes(stored.sha256) == data
     again = backend.blobs.put_bytes(data, expected_sha256=stored.sha256)
     assert again == BlobInfo(stored.sha256, len(data), created=False)
     with pytest.raises(DigestMismatch):

@@ -147,3 +147,44 @@ def test_posting_without_the_csrf_token_is_refused(world: World) -> None:
 def test_the_inbox_needs_signing_in(world: World) -> None:
     response = world.client("anonymous").get("/-/notifications/")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def _attachment_post(filename_parameter: str, content_type: str = "text/plain") -> bytes:
+    boundary = "clearroom-portal-boundary"
+    return (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="body"\r\n\r\nSee the log\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; '
+        f"{filename_parameter}\r\nContent-Type: {content_type}\r\n\r\nlog line\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("filename_parameter", "content_type"),
+    [
+        ('filename="../../x.log"', "text/plain"),
+        ("filename*=UTF-8''%E2%80%AEgol.exe", "text/plain"),
+        ("filename*=UTF-8''a%EF%BC%8Fb.log", "text/plain"),
+        ('filename="ok.log"', "text/plain, text/html"),
+    ],
+    ids=["multipart-traversal", "bidi-override", "fullwidth-solidus", "bad-media-type"],
+)
+def test_portal_attachment_with_a_bad_name_or_media_type_is_refused_not_rewritten(
+    world: World, filename_parameter: str, content_type: str
+) -> None:
+    from clearroom.server.collaboration.models import Attachment, Message
+
+    otto = world.client("outsider")
+    otto.post(
+        reverse("portal:ask", args=["acme", "edge-router"]),
+        {"subject": "Logs", "body": "Which log?", "version": "2.4.1"},
+    )
+    thread = Thread.objects.get()
+    response = world.client("maintainer").post(
+        f"/threads/{thread.ref}/messages",
+        data=_attachment_post(filename_parameter, content_type),
+        content_type="multipart/form-data; boundary=clearroom-portal-boundary",
+    )
+    assert response.status_code == 422
+    assert not Attachment.objects.exists()
+    assert Message.objects.filter(thread=thread).count() == 1  # only the question

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -86,6 +88,42 @@ def test_malformed_json_is_a_400_problem(world):
     assert response.status_code == 400
     assert response["Content-Type"] == PROBLEM
     assert "JSON" in response.json()["detail"]
+
+
+def test_three_mib_release_body_is_413_problem(world):
+    body = json.dumps({"version": "3.0.0", "notes": "x" * (3 << 20)})
+    response = world.client(world.token).post(
+        "/api/products/acme/router/releases", body, content_type="application/json"
+    )
+    assert response.status_code == 413 and response["Content-Type"] == PROBLEM
+    assert "limit" in response.json()["detail"]
+    assert not Release.objects.filter(version="3.0.0").exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"version": "3.0.1", "notes": "before \\ud800 after"}',
+        '{"version": "3.0.1", "notes": "ok", "\\udfff": 1}',
+        '{"version": "3.0.1", "notes": ["nested", {"deeper": "\\udc00"}]}',
+    ],
+)
+def test_lone_surrogate_in_notes_is_422(world, body):
+    response = world.client(world.token).post(
+        "/api/products/acme/router/releases", body, content_type="application/json"
+    )
+    assert response.status_code == 422 and response["Content-Type"] == PROBLEM
+    assert "surrogate" in response.json()["detail"]
+    assert not Release.objects.filter(version="3.0.1").exists()
+
+
+def test_a_paired_surrogate_escape_is_ordinary_text(world):
+    body = '{"version": "3.0.2", "notes": "fixed \\ud83d\\udd12"}'
+    response = world.client(world.token).post(
+        "/api/products/acme/router/releases", body, content_type="application/json"
+    )
+    assert response.status_code == 201
+    assert Release.objects.get(version="3.0.2").notes == "fixed \U0001f512"
 
 
 def test_missing_fields_are_a_422_problem_naming_the_field(world):
@@ -218,3 +256,27 @@ def test_api_docs_page_loads_nothing_from_other_hosts(client, db):
     page = client.get("/api/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in page
     assert "https://" not in page and "http://" not in page
+
+
+def test_no_json_route_answers_an_oversized_or_non_text_body_with_a_500(world):
+    """Every route the OpenAPI document says takes JSON, with plausible path values: a 3 MiB
+    body and a lone surrogate are problems (4xx), never a crash."""
+    client = world.client(world.token)
+    spec = client.get("/api/openapi.json").json()
+    values = {"org": "acme", "product": "router", "version": "1.0.0"}
+    routes = [
+        (method, path)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+    assert len(routes) > 10
+    bodies = [json.dumps({"x": "y" * (3 << 20)}), '{"notes": "\\ud800", "body": "\\udfff"}']
+    for method, path in routes:
+        url = path.format_map(
+            {name: values.get(name, "x") for name in re.findall(r"{(\w+)}", path)}
+        )
+        for body in bodies:
+            response = getattr(client, method)(url, body, content_type="application/json")
+            assert 400 <= response.status_code < 500, (method, path, response.content[:300])
+            assert response["Content-Type"] == PROBLEM, (method, path)

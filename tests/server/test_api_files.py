@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test.client import FakePayload
 from tests.server.conftest import RELEASE, put
 
 from clearroom.server.audit.models import AuditEvent
+from clearroom.server.authz import Actor
+from clearroom.server.catalog import services
 from clearroom.server.catalog.models import Artifact, Document
 from clearroom.server.services import blob_store
 
@@ -152,6 +155,42 @@ def test_identical_bytes_are_stored_once(world):
     put(client, "a.img", FIRMWARE)
     put(client, "b.img", FIRMWARE)
     assert Artifact.objects.count() == 2
+    assert len(stored_blobs()) == 1
+
+
+class VanishingStoredCopy(FakePayload):
+    """A request body that, once the upload has started, deletes the copy already stored."""
+
+    def __init__(self, data: bytes, sha256: str) -> None:
+        super().__init__(data)
+        self.sha256 = sha256
+
+    def read(self, *args, **kwargs):
+        blob_store().delete(self.sha256)
+        return super().read(*args, **kwargs)
+
+
+def test_second_organisation_uploading_identical_bytes_does_the_full_write(world):
+    """Dedup timing: if an upload announcing a digest the store holds skipped the write, its
+    speed would tell one vendor that another already holds that confidential file. The second
+    upload must store every byte itself: it still succeeds when the first copy vanishes."""
+    first = put(
+        world.client(world.token), "fw.img", FIRMWARE, query="?confidentiality=confidential"
+    )
+    sha = first.json()["sha256"]
+    product = services.create_product(
+        Actor(world.outsider), world.outsider_org, slug="cam", name="Cam", category="iot"
+    )
+    services.create_release(Actor(world.outsider), product, version="2.0")
+    other = world.client(world.token_for(world.outsider, world.outsider_org))
+    response = other.put(
+        f"/api/products/other/cam/releases/2.0/artifacts/copy.img?sha256={sha}",
+        data=FIRMWARE,
+        content_type="application/octet-stream",
+        **{"wsgi.input": VanishingStoredCopy(FIRMWARE, sha)},
+    )
+    assert response.status_code == 201, response.content
+    assert blob_store().read_bytes(sha) == FIRMWARE
     assert len(stored_blobs()) == 1
 
 

@@ -81,18 +81,17 @@ class Transaction(ABC):
 class HashingBlobWriter(Transaction):
     """Hashes, counts and limits bytes as they arrive; backends stage and publish them.
 
-    With ``already_stored`` (the announced digest is present) bytes are only hashed, never staged.
+    Every byte is staged and published even when the blob is already stored: an upload of
+    content someone else holds costs the same work as a new one, so its timing cannot tell an
+    uploader that another organisation already holds the same (perhaps confidential) bytes.
     """
 
-    def __init__(
-        self, *, max_bytes: int | None, expected_sha256: str | None, already_stored: bool
-    ) -> None:
+    def __init__(self, *, max_bytes: int | None, expected_sha256: str | None) -> None:
         super().__init__()
         if max_bytes is not None and max_bytes < 0:
             raise ValueError(f"blobs: max_bytes must be >= 0, not {max_bytes}")
         self._max = max_bytes
         self._expected = None if expected_sha256 is None else check_digest(expected_sha256)
-        self._skip = already_stored
         self._hasher = hashlib.sha256()
 
     def write(self, data: BytesLike, /) -> int:
@@ -103,12 +102,11 @@ class HashingBlobWriter(Transaction):
         if self._max is not None and size > self._max:
             self.abort()
             raise BlobTooLarge(self._max)
-        if not self._skip:  # staging first: a background writer or uploader works while we hash
-            try:
-                self._sink(view)
-            except BaseException:
-                self.abort()
-                raise
+        try:  # staging first: a background writer or uploader works while we hash
+            self._sink(view)
+        except BaseException:
+            self.abort()
+            raise
         self._hasher.update(view)
         self._written(view)
         self._size = size
@@ -122,15 +120,7 @@ class HashingBlobWriter(Transaction):
             self.abort()
             raise DigestMismatch(self._expected, digest, self._size)
         try:
-            if self._skip:
-                if not self._stored(digest):
-                    raise BlobError(
-                        f"blobs: blob {digest} was deleted while this upload was in progress; "
-                        "upload it again"
-                    )
-                created = False
-            else:
-                created = self._publish(digest)
+            created = self._publish(digest)
         except BaseException:
             self.abort()
             raise
@@ -146,11 +136,8 @@ class HashingBlobWriter(Transaction):
 
     @abstractmethod
     def _publish(self, digest: str) -> bool:
-        """Make the staged bytes the blob ``digest``; False if it already existed."""
-
-    @abstractmethod
-    def _stored(self, digest: str) -> bool:
-        """Whether blob ``digest`` is present."""
+        """Make the staged bytes the blob ``digest``; False if it already existed. A duplicate
+        costs what a new blob costs (sealed, copied), then the copy is dropped."""
 
 
 class ChunkStream:

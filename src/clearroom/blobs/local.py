@@ -70,10 +70,7 @@ class LocalBlobStore(BlobStoreBase):
     def open_writer(
         self, *, max_bytes: int | None = None, expected_sha256: str | None = None
     ) -> BlobWriter:
-        already = expected_sha256 is not None and self.exists(expected_sha256)
-        return _LocalBlobWriter(
-            self, max_bytes=max_bytes, expected_sha256=expected_sha256, already_stored=already
-        )
+        return _LocalBlobWriter(self, max_bytes=max_bytes, expected_sha256=expected_sha256)
 
     def open_reader(self, sha256: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> BlobReader:
         check_chunk_size(chunk_size)
@@ -111,38 +108,25 @@ class _LocalBlobWriter(HashingBlobWriter):
         *,
         max_bytes: int | None,
         expected_sha256: str | None,
-        already_stored: bool,
     ) -> None:
-        super().__init__(
-            max_bytes=max_bytes, expected_sha256=expected_sha256, already_stored=already_stored
-        )
+        super().__init__(max_bytes=max_bytes, expected_sha256=expected_sha256)
         self._store = store
-        self._staged = None if already_stored else StagedFile(store.root / STAGING_DIR)
+        self._staged = StagedFile(store.root / STAGING_DIR)
 
     def _sink(self, view: memoryview) -> None:
-        assert self._staged is not None
         self._staged.write(view)
 
     def _written(self, view: memoryview) -> None:
-        if self._staged is not None:
-            self._staged.release()
-
-    def _stored(self, digest: str) -> bool:
-        return self._store.exists(digest)
+        self._staged.release()
 
     def _publish(self, digest: str) -> bool:
-        assert self._staged is not None
         final = self._store.root / blob_key(digest)
-        if final.exists():  # duplicate: skip the fsync, drop the staged copy
-            self._staged.discard()
-            return False
-        self._staged.seal(BLOB_MODE)
+        self._staged.seal(BLOB_MODE)  # a duplicate too: skipping the fsync would show in timing
         make_dirs(self._store.root, final.parent)
         return self._staged.link_to(final)
 
     def _discard(self) -> None:
-        if self._staged is not None:
-            self._staged.discard()
+        self._staged.discard()
 
 
 class LocalObjectStore:

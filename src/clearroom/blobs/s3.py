@@ -1,7 +1,8 @@
 """Blobs and objects in an S3-compatible bucket through obstore: the scale-out backend.
 
 Blob uploads stream to ``.incoming/<uuid>`` (multipart above ``part_size``) while they are hashed,
-then are copied server-side to ``ab/cd/<sha256>`` unless that key already exists (de-duplication).
+then are copied server-side to ``ab/cd/<sha256>`` unless that key already exists (de-duplication:
+one copy is kept, but a duplicate upload does the same work, so it cannot be told apart).
 """
 
 from __future__ import annotations
@@ -110,8 +111,15 @@ class _Bucket:
             return True
 
     def copy_if_absent(self, source: str, target: str) -> bool:
-        """Server-side copy unless ``target`` exists; False if it did."""
+        """Server-side copy unless ``target`` exists; False if it did. A present target still
+        costs one copy (to a staging key, deleted at once), so publishing a duplicate takes as
+        long as publishing new content and its timing does not reveal who else holds it."""
         if self.head(target) is not None:
+            decoy = self.staging_key()
+            with _failures(f"copy to {decoy!r}"):
+                obstore.copy(self.store, source, decoy)
+            with contextlib.suppress(BackendError):
+                self.delete(decoy)
             return False
         with _failures(f"copy to {target!r}"):
             if not self.settings.conditional_copy:
@@ -175,11 +183,8 @@ class S3BlobStore(BlobStoreBase):
         self, *, max_bytes: int | None = None, expected_sha256: str | None = None
     ) -> BlobWriter:
         """As `BlobStore.open_writer`; blobs above 5 GiB raise `BlobTooLarge` (S3 copy limit)."""
-        already = expected_sha256 is not None and self.exists(expected_sha256)
         limit = MAX_COPY_BYTES if max_bytes is None else min(max_bytes, MAX_COPY_BYTES)
-        return _S3BlobWriter(
-            self._bucket, max_bytes=limit, expected_sha256=expected_sha256, already_stored=already
-        )
+        return _S3BlobWriter(self._bucket, max_bytes=limit, expected_sha256=expected_sha256)
 
     def open_reader(self, sha256: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> BlobReader:
         check_chunk_size(chunk_size)
@@ -211,24 +216,16 @@ class _S3BlobWriter(HashingBlobWriter):
         *,
         max_bytes: int,
         expected_sha256: str | None,
-        already_stored: bool,
     ) -> None:
-        super().__init__(
-            max_bytes=max_bytes, expected_sha256=expected_sha256, already_stored=already_stored
-        )
+        super().__init__(max_bytes=max_bytes, expected_sha256=expected_sha256)
         self._bucket = bucket
         self._staging = bucket.staging_key()
-        self._file = None if already_stored else bucket.open_writer(self._staging)
+        self._file = bucket.open_writer(self._staging)
 
     def _sink(self, view: memoryview) -> None:
-        assert self._file is not None
         self._bucket.write(self._file, view, self._staging)
 
-    def _stored(self, digest: str) -> bool:
-        return self._bucket.head(blob_key(digest)) is not None
-
     def _publish(self, digest: str) -> bool:
-        assert self._file is not None
         self._bucket.close(self._file, self._staging)
         try:
             return self._bucket.copy_if_absent(self._staging, blob_key(digest))
@@ -237,8 +234,7 @@ class _S3BlobWriter(HashingBlobWriter):
                 self._bucket.delete(self._staging)
 
     def _discard(self) -> None:
-        if self._file is not None:
-            self._bucket.abandon(self._file, self._staging)
+        self._bucket.abandon(self._file, self._staging)
 
 
 class S3ObjectStore:

@@ -39,6 +39,7 @@ if CONFIG.jobs_backend == "procrastinate":
 
 MIDDLEWARE = [
     "clearroom.server.ops.middleware.RequestContextMiddleware",
+    "clearroom.server.multipart.RawFileNames",  # before anything parses a form
     "django.middleware.security.SecurityMiddleware",
     "clearroom.server.ops.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -7,6 +7,7 @@ from clearroom import __version__
 from clearroom.server.api import (
     attestations,
     audit,
+    bodies,
     catalog,
     collaboration,
     files,
@@ -30,6 +31,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url="/docs",
     docs_decorator=allow(Permission.PUBLIC_READ),
+    parser=bodies.TextOnlyJsonParser(),
 )
 problems.install(api)
 api.add_router("", catalog.router)

@@ -34,6 +34,7 @@ ERRORS: dict[int, type[Problem]] = {
     403: Problem,
     404: Problem,
     409: Problem,
+    413: Problem,
     422: Problem,
 }
 

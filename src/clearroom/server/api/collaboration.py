@@ -14,6 +14,7 @@ from clearroom.server.audit import services as audit
 from clearroom.server.authz import Permission
 from clearroom.server.authz.request import client_ip
 from clearroom.server.authz.routes import Allow
+from clearroom.server.catalog.names import served_media_type
 from clearroom.server.collaboration import access, discussions, evaluations
 from clearroom.server.collaboration.models import (
     Attachment,
@@ -393,7 +394,7 @@ def download_attachment(request: HttpRequest, ref: str, attachment: int) -> Any:
     )
     with blob_store().open_reader(found.sha256) as reader:
         body = b"".join(reader)
-    response = HttpResponse(body, content_type=found.media_type)
+    response = HttpResponse(body, content_type=served_media_type(found.media_type))
     response["Content-Disposition"] = content_disposition_header(True, found.name)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"

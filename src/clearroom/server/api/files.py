@@ -19,6 +19,7 @@ from clearroom.server.api.serializers import file_out
 from clearroom.server.authz import Permission, release_files, visible_files
 from clearroom.server.authz.routes import Allow
 from clearroom.server.catalog import services
+from clearroom.server.catalog.names import served_media_type
 from clearroom.server.catalog.uploads import (
     BlobUploadHandler,
     StreamedFile,
@@ -112,8 +113,14 @@ def _register(collection: str) -> None:
     ) -> Any:
         actor, release = request.auth.actor, request.auth.resource.release
         file_kind = _kind_for(collection, kind)
+        media_type = media_type or request.content_type or "application/octet-stream"
         services.check_upload(
-            actor, release, kind=file_kind, name=name, confidentiality=confidentiality
+            actor,
+            release,
+            kind=file_kind,
+            name=name,
+            confidentiality=confidentiality,
+            media_type=media_type,
         )
         expected = declared_sha256(request)
         if expected is None:
@@ -130,7 +137,7 @@ def _register(collection: str) -> None:
             release,
             kind=file_kind,
             name=name,
-            media_type=media_type or request.content_type or "application/octet-stream",
+            media_type=media_type,
             confidentiality=confidentiality,
             blob=blob,
         )
@@ -158,13 +165,14 @@ def _register(collection: str) -> None:
         if not (request.content_type or "").startswith("multipart/form-data"):
             raise Invalid("upload: send multipart/form-data with the file in the field 'file'")
 
-        def check(file_name: str) -> None:
+        def check(file_name: str, media_type: str) -> None:
             services.check_upload(
                 actor,
                 release,
                 kind=file_kind,
                 name=name or file_name,
                 confidentiality=confidentiality,
+                media_type=media_type,
             )
 
         handler = BlobUploadHandler(
@@ -210,7 +218,9 @@ def _register(collection: str) -> None:
     )
     def download(request: HttpRequest, org: str, product: str, version: str, name: str) -> Any:
         stored = request.auth.resource.file
-        response = StreamingHttpResponse(_stream(stored.sha256), content_type=stored.media_type)
+        response = StreamingHttpResponse(
+            _stream(stored.sha256), content_type=served_media_type(stored.media_type)
+        )
         response["Content-Length"] = str(stored.size)
         response["Content-Disposition"] = content_disposition_header(True, stored.name)
         response["ETag"] = f'"{stored.sha256}"'

@@ -8,11 +8,13 @@ import json
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from clearroom.server.errors import ServiceError
+from clearroom.server.errors import ServiceError, TooLarge
 from clearroom.server.ops.logging import request_id_var
 
 log = logging.getLogger("clearroom.api")
@@ -72,8 +74,22 @@ def install(api: NinjaAPI) -> None:
             request, 401, "Authentication required", str(exc), code="authentication-required"
         )
 
+    @api.exception_handler(RequestDataTooBig)
+    def body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return service_error(
+            request,
+            TooLarge(
+                f"the request body is larger than this API's limit of {limit:,} bytes for"
+                " JSON; files are uploaded to a release's artifacts or documents instead",
+                limit=limit,
+            ),
+        )
+
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc.__cause__, ServiceError):  # raised by our body parser (.bodies)
+            return service_error(request, exc.__cause__)
         detail = str(exc)
         if detail == "Cannot parse request body":
             detail = "the request body is not valid JSON; send a JSON object"

@@ -26,7 +26,7 @@ from clearroom.server.catalog.models import (
     Product,
     Release,
 )
-from clearroom.server.catalog.names import check_file_name, check_version
+from clearroom.server.catalog.names import check_file_name, check_media_type, check_version
 from clearroom.server.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from clearroom.server.transparency import services as log
 
@@ -185,7 +185,13 @@ def _file_model(kind: str) -> type[Artifact] | type[Document]:
 
 
 def check_upload(
-    actor: Actor, release: Release, *, kind: str, name: str, confidentiality: str
+    actor: Actor,
+    release: Release,
+    *,
+    kind: str,
+    name: str,
+    confidentiality: str,
+    media_type: str = "application/octet-stream",
 ) -> str:
     """Everything that can be refused before a single byte is received. Returns the clean name."""
     _require(actor, Permission.RELEASE_WRITE, release.product.vendor, release.product)
@@ -193,6 +199,7 @@ def check_upload(
         raise Conflict(f"release is {release.state}; files can only be added to a draft release")
     if confidentiality not in Confidentiality.values:
         raise Invalid(f"confidentiality must be one of {', '.join(Confidentiality.values)}")
+    check_media_type(media_type)
     clean = check_file_name(name)
     if _file_model(kind).objects.filter(release=release, name=clean).exists():
         raise Conflict(f"{clean!r} already exists in this release")
@@ -210,12 +217,20 @@ def record_upload(
     blob: BlobInfo,
 ) -> Artifact | Document:
     """Record stored bytes as a file of ``release`` and schedule its SHA-512, in one transaction."""
-    name = check_upload(actor, release, kind=kind, name=name, confidentiality=confidentiality)
+    media_type = media_type or "application/octet-stream"
+    name = check_upload(
+        actor,
+        release,
+        kind=kind,
+        name=name,
+        confidentiality=confidentiality,
+        media_type=media_type,
+    )
     model = _file_model(kind)
     fields = {
         "release": release,
         "name": name,
-        "media_type": media_type or "application/octet-stream",
+        "media_type": media_type,
         "size": blob.size,
         "sha256": blob.sha256,
         "confidentiality": confidentiality,

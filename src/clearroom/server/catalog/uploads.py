@@ -15,6 +15,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
 
 from clearroom.blobs import BlobError, BlobInfo, BlobTooLarge, BlobWriter, DigestMismatch
+from clearroom.server.catalog.names import check_file_name
 from clearroom.server.errors import Invalid, ServiceError, TooLarge
 from clearroom.server.http_body import BodyEndedEarly, socket_body
 from clearroom.server.ops.metrics import UPLOADED_BYTES
@@ -124,7 +125,7 @@ class BlobUploadHandler(FileUploadHandler):
         *,
         max_bytes: int,
         expected_sha256: str | None,
-        check_name: Callable[[str], Any] | None = None,
+        check_name: Callable[[str, str], Any] | None = None,
     ) -> None:
         super().__init__()
         self.max_bytes = max_bytes
@@ -144,8 +145,9 @@ class BlobUploadHandler(FileUploadHandler):
         self.files += 1
         if field_name != "file" or self.files > 1:
             raise Invalid("upload: send exactly one file, in the form field 'file'")
-        if self.check_name is not None:
-            self.check_name(file_name)
+        check_file_name(file_name)  # as sent (see ..multipart), even when the query names it
+        if self.check_name is not None:  # the file's name and media type, before any byte
+            self.check_name(file_name, self.content_type or "application/octet-stream")
         self.writer = blob_store().open_writer(
             max_bytes=self.max_bytes, expected_sha256=self.expected_sha256
         )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from clearroom.server.accounts.models import Membership, User
 from clearroom.server.authz import Actor, Permission
 from clearroom.server.catalog.models import Product, Release
+from clearroom.server.catalog.names import check_file_name, check_media_type
 from clearroom.server.collaboration import access
 from clearroom.server.collaboration.evaluations import acting_organisation
 from clearroom.server.collaboration.models import (
@@ -116,11 +117,10 @@ def post(
     files = list(attachments)
     if len(files) > MAX_ATTACHMENTS:
         raise Invalid(f"at most {MAX_ATTACHMENTS} attachments per message")
+    files = [(check_file_name(name), check_media_type(media), data) for name, media, data in files]
     for name, _, data in files:
         if len(data) > MAX_ATTACHMENT_BYTES:
             raise TooLarge(f"attachment {name!r} is over {MAX_ATTACHMENT_BYTES // 2**20} MiB")
-        if not name or "/" in name or "\\" in name or len(name) > 255:
-            raise Invalid("attachment names are 1-255 characters without slashes")
     parties = [thread.product.vendor_id, thread.counterpart_id]
     author_org = next((org for org in parties if org in actor.memberships()), None)
     with transaction.atomic():
@@ -132,7 +132,7 @@ def post(
             Attachment.objects.create(
                 message=message,
                 name=name,
-                media_type=media_type[:255] or "application/octet-stream",
+                media_type=media_type,
                 size=blob.size,
                 sha256=blob.sha256,
             )

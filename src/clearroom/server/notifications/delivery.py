@@ -4,9 +4,12 @@ and signed webhooks (per organisation). Run by jobs (:mod:`.tasks`), never on a 
 Webhooks are signed like Stripe's and GitHub's, so receivers can use what they know: the header
 ``Clearroom-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the secret>``.
 A receiver recomputes it and refuses a stale ``t``. Targets on loopback, private, link-local or
-otherwise non-public addresses are refused - at registration and again at every delivery, after
-resolving the name, so a DNS answer that changes cannot turn a webhook against the centre's own
-network."""
+otherwise non-public addresses (:mod:`.addresses`) are refused - at registration and again at
+every delivery. A delivery resolves the name once, checks every address, and connects to the
+checked address itself (sending the original ``Host`` and, for https, its SNI and verifying the
+certificate for that name), so a DNS answer that changes between check and connection (DNS
+rebinding) cannot turn a webhook against the centre's own network. Proxies from the environment
+are ignored for the same reason."""
 
 from __future__ import annotations
 
@@ -17,8 +20,9 @@ import json
 import logging
 import socket
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -27,6 +31,7 @@ from django.utils import timezone
 
 from clearroom.server.accounts.models import Membership, User
 from clearroom.server.errors import Invalid
+from clearroom.server.notifications.addresses import Address, why_not_public
 from clearroom.server.notifications.models import Delivery, Notification, Preference, Webhook
 
 log = logging.getLogger("clearroom.notifications")
@@ -146,24 +151,56 @@ def send_email(address: str, subject: str, body: str) -> bool:
 # -- webhooks ------------------------------------------------------------------------------------
 
 
-def check_target(url: str) -> None:
-    """Refuse a webhook target that is not http(s) or that resolves to a non-public address."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise Invalid("url: a webhook is an http:// or https:// URL with a host name")
-    if settings.CONFIG.webhook_allow_private:
-        return
+def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses the operating system's resolver gives for ``host``."""
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+resolve: Callable[[str, int], list[str]] = system_resolver
+"""How webhook host names become addresses: called once per check (tests answer with a
+resolver of their own, e.g. one that rebinds)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked webhook target: the URL as registered and the address to connect to."""
+
+    url: httpx.URL
+    address: Address
+
+    def pinned_url(self) -> httpx.URL:
+        return self.url.copy_with(host=str(self.address))
+
+
+def check_target(url: str) -> Target:
+    """Refuse a webhook target that is not http(s) or that resolves to any non-public address;
+    return it with the checked address deliveries must connect to."""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise Invalid(f"url: {parts.hostname} does not resolve ({exc})") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise Invalid(
-                f"url: {parts.hostname} resolves to {address}, a private, loopback or reserved"
-                " address; webhooks go to public endpoints only"
-            )
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = httpx.URL()
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    if parsed.scheme not in ("https", "http") or not parsed.host or not 0 < port < 65536:
+        raise Invalid("url: a webhook is an http:// or https:// URL with a host name")
+    host = parsed.raw_host.decode("ascii")
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            addresses = [ipaddress.ip_address(a) for a in resolve(host, port)]
+        except (OSError, UnicodeError, ValueError) as exc:
+            raise Invalid(f"url: {host} does not resolve ({exc})") from None
+    if not addresses:
+        raise Invalid(f"url: {host} does not resolve")
+    if not settings.CONFIG.webhook_allow_private:
+        for address in addresses:
+            reason = why_not_public(address)
+            if reason is not None:
+                raise Invalid(
+                    f"url: {host} resolves to {address}, a private, loopback or reserved address"
+                    f" ({reason}); webhooks go to public endpoints only"
+                )
+    return Target(parsed, addresses[0])
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -191,26 +228,30 @@ def payload(notification: Notification) -> dict[str, Any]:
 
 
 def post_webhook(hook: Webhook, notification: Notification) -> None:
-    check_target(hook.url)
+    target = check_target(hook.url)
     body = json.dumps(payload(notification), sort_keys=True).encode()
     headers = {
+        "Host": target.url.netloc.decode("ascii"),
         "Content-Type": "application/json",
         "User-Agent": "Clearroom-Webhook/1",
         "Clearroom-Event": notification.kind,
         SIGNATURE_HEADER: signature(hook.secret, int(time.time()), body),
     }
+    extensions = {"sni_hostname": target.url.raw_host.decode("ascii")}
     try:
-        response = httpx.post(
-            hook.url,
-            content=body,
-            headers=headers,
+        with httpx.Client(
+            trust_env=False,  # a proxy would resolve the name again
+            verify=httpx.create_ssl_context(),  # certifi, or SSL_CERT_FILE / SSL_CERT_DIR
             timeout=settings.CONFIG.webhook_timeout_seconds,
             follow_redirects=False,
-        )
+        ) as client:
+            response = client.post(
+                target.pinned_url(), content=body, headers=headers, extensions=extensions
+            )
         status = f"{response.status_code}"
         response.raise_for_status()
     except httpx.HTTPError as exc:
-        status = f"failed: {exc}"[:200]
+        status = f"failed connecting to {target.address}: {exc}"[:200]
         raise
     finally:
         Webhook.objects.filter(pk=hook.pk).update(
