@@ -161,9 +161,30 @@ def test_invalid_range_is_unknown_not_clean(store):
     assert "no introduced event" in f.reason
 
 
-def test_unparsable_component_version_is_unknown(store):
-    (f,) = match([Comp("c", "demo", "!!weird!!", "pkg:pypi/demo-pkg@!!weird!!")], store)
-    assert f.status == "unknown" and "unparsable" in f.reason
+def test_unparsable_version_reported_once_not_per_advisory(store):
+    store.import_records(
+        rec(f"GHSA-many-{i}", [{"introduced": "0"}, {"fixed": f"{i + 1}.0"}], name="many")
+        for i in range(5)
+    )
+    store.import_records(
+        [rec("GHSA-listed", [{"introduced": "9.0"}], name="many", versions=["!!weird!!"])]
+    )
+    weird = Comp("c", "many", "!!weird!!", "pkg:pypi/many@!!weird!!")
+    fine = Comp("d", "many", "0.5", "pkg:pypi/many@0.5")
+    report = match_report([weird, fine], store)
+    (skipped,) = report.not_matchable
+    assert skipped.component_ref == "c"
+    assert skipped.reason.startswith("unparsable version: '!!weird!!' is not a PyPI version")
+    assert "5 advisories of many could not be evaluated" in skipped.reason
+    assert report.not_matchable_reasons == {"unparsable version": 1}
+    # the verbatim listing needs no ordering, so that finding stands; no "unknown" ones
+    assert {
+        (f.component_ref, f.advisory_id, f.status)
+        for f in report.findings
+        if f.component_ref == "c"
+    } == {("c", "GHSA-listed", "affected")}
+    assert len([f for f in report.findings if f.component_ref == "d"]) == 5
+    assert (report.components, report.matched) == (2, 1)
 
 
 def test_a_decided_no_outranks_an_undecidable_duplicate(store):
