@@ -10,7 +10,8 @@ a leading zero compares as a string); then the suffixes pairwise, ``_alpha < _be
 (absent = ``-r0``, ``-r`` = ``-r0``). The ``~hash`` is ignored.
 
 Known deviations: strings outside that grammar (upper-case letters, unknown suffixes such as
-``_blah``, ``-r-1``, a leading ``.``) are refused; ``apk version -t`` orders some of them by its
+``_blah``, ``-r-1``, a leading ``.``, more numbers after the letter's: ``1.2p1.3``) are
+refused; ``apk version -t`` orders some of them by its
 own fallbacks, which differ between apk 2 and apk 3. The leading-zero rule makes the order
 non-transitive for a few padded zeros (``1.0``, ``1``, ``1.00``), so the key compares pairwise.
 """
