@@ -165,3 +165,41 @@ def test_sbom_check_of_xml_nested_300_deep_warns_without_a_traceback(tmp_path):
     assert result.returncode == 0 and "Traceback" not in result.stderr
     assert "33 components" in result.stdout
     assert "warning components nested deeper than 32 ignored" in result.stdout
+
+
+def test_scan_table_keeps_the_most_severe_findings_and_says_how_many_it_left_out(tmp_path):
+    advisories = tmp_path / "osv"
+    advisories.mkdir()
+    critical = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+    for i in range(60):
+        record = {
+            "id": f"GHSA-many-{i:04d}",
+            "modified": "2024-01-01T00:00:00Z",
+            "severity": [{"type": "CVSS_V3", "score": critical}] if i < 10 else [],
+            "affected": [
+                {
+                    "package": {"ecosystem": "PyPI", "name": "many"},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+                }
+            ],
+        }
+        (advisories / f"{record['id']}.json").write_text(json.dumps(record))
+    db = tmp_path / "advisories.sqlite3"
+    assert _cli("vulns", "sync", "--from", str(advisories), "--db", str(db)).returncode == 0
+    components = [
+        {"type": "library", "bom-ref": f"c{i}", "name": "many", "version": "1.0",
+         "purl": "pkg:pypi/many@1.0"}
+        for i in range(20)
+    ]  # fmt: skip
+    sbom = tmp_path / "many.cdx.json"
+    sbom.write_text(
+        json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": components})
+    )
+    table = _cli("vulns", "scan", str(sbom), "--db", str(db))
+    assert table.returncode == 0, table.stderr[-2000:]
+    assert "1200 findings" in table.stdout
+    assert "Showing the 1000 most severe of 1200 findings; --format json lists all" in table.stdout
+    rows = [line for line in table.stdout.splitlines() if "GHSA-many-" in line]
+    assert len(rows) == 1000
+    assert sum("critical" in row for row in rows) == 200  # every critical one is kept
+    assert "Open: 200 critical, 1000 unknown" in table.stdout
