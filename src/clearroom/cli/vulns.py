@@ -269,8 +269,10 @@ def _table(run: Any, sbom_file: Path) -> None:
             kept = sorted(kept, key=lambda k: k[:3])[:TABLE_ROWS]
     kept = sorted(kept, key=lambda k: k[:3])[:TABLE_ROWS]
     table = Table(
-        title=f"{sbom_file.name}: {len(run.sbom.components)} components,"
-        f" {run.match.matched} matchable, {run.total} findings",
+        title=Text(
+            f"{sbom_file.name}: {len(run.sbom.components)} components,"
+            f" {run.match.matched} matchable, {run.total} findings"
+        ),
         title_justify="left",
     )
     for column in ("severity", "component", "version", "advisory", "status", "fixed in"):
