@@ -46,6 +46,17 @@ def always_fails(*, counter: str, message: str) -> None:
     raise ValueError(message)
 
 
+def _note_failure(*, error: str, counter: str, message: str) -> None:
+    """``tests.gives_up``'s on_failure: runs in the worker, once, after the last attempt."""
+    Path(counter + ".failure").write_text(error)
+
+
+@job("tests.gives_up", max_attempts=2, timeout=30, retry_backoff=0, on_failure=_note_failure)
+def gives_up(*, counter: str, message: str) -> None:
+    bump(counter)
+    raise ValueError(message)
+
+
 @job("tests.sleeper", max_attempts=1, timeout=2)
 def sleeper(*, seconds: float, pidfile: str = "") -> None:
     if pidfile:

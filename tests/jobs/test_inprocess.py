@@ -99,6 +99,16 @@ def test_job_failing_every_attempt_ends_failed_with_the_error(tmp_path):
 
 
 @pytest.mark.django_db
+def test_on_failure_is_told_the_final_reason_once(tmp_path):
+    counter = tmp_path / "n"
+    enqueue("tests.gives_up", counter=str(counter), message="unreadable document")
+    assert runner().run_until_idle() == 2
+    assert counter.read_text() == "2"  # both attempts ran, the callback only after the last
+    reason = (tmp_path / "n.failure").read_text()
+    assert reason.startswith("jobs: tests.gives_up raised ValueError: unreadable document")
+
+
+@pytest.mark.django_db
 def test_time_limit_kills_the_attempt_and_counts_it():
     job_id = enqueue("tests.sleeper", seconds=30)
     started = time.monotonic()

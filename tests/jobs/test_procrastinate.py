@@ -71,6 +71,27 @@ def test_job_failing_every_attempt_ends_failed(tmp_path):
     assert counter.read_text() == "2"
 
 
+def test_on_failure_is_told_the_final_reason_once(tmp_path):
+    counter = tmp_path / "n"
+    job_id = enqueue("tests.gives_up", counter=str(counter), message="unreadable document")
+    work_until_idle()
+    assert job_row(job_id) == ("tests.gives_up", "failed", 2)
+    reason = (tmp_path / "n.failure").read_text()
+    assert reason.startswith("jobs: tests.gives_up raised ValueError: unreadable document")
+
+
+def test_on_failure_is_told_when_the_last_attempt_was_lost(tmp_path):
+    job_id = enqueue("tests.gives_up", counter=str(tmp_path / "n"), message="x")
+    with connection.cursor() as cursor:  # its last attempt's worker was pruned mid-attempt
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', attempts = 1 WHERE id = %s", [job_id]
+        )
+    assert recover_stalled(stalled_seconds=1) == 1
+    assert (tmp_path / "n.failure").read_text() == (
+        "jobs: tests.gives_up attempt 2 was lost (no heartbeat)"
+    )
+
+
 def test_time_limit_kills_the_attempt():
     job_id = enqueue("tests.sleeper", seconds=30)
     work_until_idle()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from clearroom.sbom import SbomError, load_sbom
+from clearroom.sbom.cyclonedx import MAX_NESTING
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sbom"
 
@@ -70,6 +72,31 @@ def test_xml_reads_like_json():
     }
     assert inner.ref in {r for targets in sbom.dependencies.values() for r in targets}
     assert sbom.warnings == ()
+
+
+def nested_xml(depth: int) -> bytes:
+    """A CycloneDX XML document whose components nest ``depth`` levels deep."""
+    head = '<bom xmlns="http://cyclonedx.org/schema/bom/1.5" version="1"><components>'
+    opening = "".join(
+        f'<component type="library"><name>c{i}</name><version>1.0</version><components>'
+        for i in range(depth)
+    )
+    return (head + opening + "</components></component>" * depth + "</components></bom>").encode()
+
+
+@pytest.mark.parametrize("depth", [300, 20_000])
+def test_cyclonedx_xml_nested_300_deep_is_capped_with_warning(depth):
+    sbom = load_sbom(nested_xml(depth))
+    assert len(sbom.components) == MAX_NESTING + 1  # as the JSON reader: levels 0..32
+    assert sbom.warnings == (f"components nested deeper than {MAX_NESTING} ignored",)
+    json_shape = {"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}
+    level = json_shape["components"]
+    for i in range(40):
+        level.append({"type": "library", "name": f"c{i}", "version": "1.0", "components": []})
+        level = level[0]["components"]
+    from_json = load_sbom(json.dumps(json_shape).encode())
+    assert [c.name for c in from_json.components] == [c.name for c in sbom.components]
+    assert from_json.warnings == sbom.warnings
 
 
 @pytest.mark.parametrize("attack", ["billion-laughs.xml", "external-entity.xml"])

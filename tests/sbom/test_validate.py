@@ -67,6 +67,7 @@ def test_spdx_gets_a_structural_report():
         "valid": True,
         "checked_against": "SPDX 2.3 required fields",
         "complete": True,
+        "note": "",
         "issues": [],
     }
     broken = {"spdxVersion": "SPDX-2.3", "packages": [{"name": "x"}, 3]}
@@ -82,3 +83,33 @@ def test_xml_and_tag_value_get_no_strict_report_and_garbage_is_an_error():
     assert (report.complete, report.issues) == (False, ())
     with pytest.raises(SbomError):
         validate_sbom(b"{not json")
+
+
+def test_validation_of_xml_says_it_did_not_check():
+    report = validate_sbom(DATA / "cyclonedx-1.4.xml")
+    assert not report.checked and not report.complete and not report.valid
+    assert report.summary() == (
+        "not checked (strict schema checks exist for JSON encodings only, not XML)"
+    )
+
+
+def test_validation_cut_short_says_so():
+    report = validate_sbom(DATA / "cyclonedx-1.6-quirks.json", max_issues=2)
+    assert not report.complete and len(report.issues) == 2
+    assert report.summary() == (
+        "2 issues found before the check was cut short (the budget of 2 issues was reached);"
+        " the rest unchecked"
+    )
+    assert report.to_dict()["note"] == "the budget of 2 issues was reached"
+
+
+def test_validation_of_json_nested_300_deep_is_cut_short_not_raised():
+    bom: dict = {"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}
+    level = bom["components"]
+    for i in range(300):
+        level.append({"type": "library", "name": f"c{i}", "components": []})
+        level = level[0]["components"]
+    data = json.dumps(bom).encode()
+    report = validate_sbom(data)
+    assert not report.complete and "nested too deeply" in report.note
+    assert "cut short" in report.summary()

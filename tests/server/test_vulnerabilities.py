@@ -379,3 +379,92 @@ def test_follower_notification_counts_only_readable_sboms(world, scan_advisories
         "acme",
         "lab",
     }
+
+
+def _components_api_and_page(world):
+    """The reason as the components API and the portal's components page show it."""
+    from django.urls import reverse
+
+    client = world.client()
+    api = client.get(f"{RELEASE}/components").json()["sboms"]
+    page = client.get(reverse("portal:components", args=["acme", "router", "1.0.0"]))
+    assert page.status_code == 200
+    return api, page.content.decode()
+
+
+def _run_jobs_until_done():
+    """Run the queue as a worker would, letting each retry fall due at once (no 10 s waits)."""
+    from django.utils import timezone
+
+    from clearroom.jobs import run_worker
+    from clearroom.jobs.models import Job, JobStatus
+
+    for _ in range(5):
+        run_worker(burst=True)
+        if not Job.objects.filter(status=JobStatus.QUEUED).update(run_after=timezone.now()):
+            return
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_ingest_failure_reason_is_stored_and_shown(world, settings):
+    # the stored bytes vanish before the job runs: every attempt raises BlobNotFound, which
+    # ingest_sbom does not catch; once the last attempt fails, the job's reason is recorded
+    import dataclasses
+
+    from clearroom.jobs.models import Job, JobStatus
+    from clearroom.server.services import blob_store
+
+    settings.CONFIG = dataclasses.replace(
+        settings.CONFIG, blob_store_url="", jobs_backend="inprocess"
+    )
+    blob_store.cache_clear()
+    client = world.client(world.token)
+    put(client, "app.bin", b"application")
+    data = (DATA / "app.cdx.json").read_bytes()
+    put(client, "app.cdx.json", data, collection="documents", query="?kind=sbom")
+    assert client.post(f"{RELEASE}/publish").status_code == 200
+    document = Document.objects.get(name="app.cdx.json")
+    blob_store().delete(document.sha256)
+    _run_jobs_until_done()
+    job = Job.objects.get(kind="sbom.ingest")
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 3)
+    parsed = ReleaseSbom.objects.get(document=document)
+    assert parsed.error.startswith("reading the SBOM failed on every attempt: jobs: sbom.ingest")
+    assert "BlobNotFound" in parsed.error and "Traceback" not in parsed.error
+    api, html = _components_api_and_page(world)
+    assert api[0]["document"] == "app.cdx.json" and "BlobNotFound" in api[0]["error"]
+    assert "This SBOM could not be read" in html and "BlobNotFound" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ingest_lost_on_its_last_attempt_stores_the_reason(world, settings, queued):
+    # a worker killed during the last attempt: the next runner fails the job and says why
+    import dataclasses
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clearroom.jobs.inprocess import Runner
+    from clearroom.jobs.models import Job, JobStatus
+
+    settings.CONFIG = dataclasses.replace(settings.CONFIG, jobs_backend="inprocess")
+    client = world.client(world.token)
+    put(client, "app.bin", b"application")
+    data = (DATA / "app.cdx.json").read_bytes()
+    put(client, "app.cdx.json", data, collection="documents", query="?kind=sbom")
+    document = Document.objects.get(name="app.cdx.json")
+    Job.objects.create(
+        kind="sbom.ingest",
+        module="clearroom.server.vulnerabilities.tasks",
+        args={"document": document.pk},
+        status=JobStatus.RUNNING,
+        attempts=3,
+        max_attempts=3,
+        locked_by="worker-that-died",
+        lease_until=timezone.now() - timedelta(minutes=1),
+    )
+    assert Runner(lease_seconds=5, poll_seconds=0.1).run_until_idle() == 0
+    assert Job.objects.get(kind="sbom.ingest").status == JobStatus.FAILED
+    error = ReleaseSbom.objects.get(document=document).error
+    assert "attempt 3 of 3 was lost" in error and "worker-that-died" in error

@@ -161,9 +161,30 @@ def test_invalid_range_is_unknown_not_clean(store):
     assert "no introduced event" in f.reason
 
 
-def test_unparsable_component_version_is_unknown(store):
-    (f,) = match([Comp("c", "demo", "!!weird!!", "pkg:pypi/demo-pkg@!!weird!!")], store)
-    assert f.status == "unknown" and "unparsable" in f.reason
+def test_unparsable_version_reported_once_not_per_advisory(store):
+    store.import_records(
+        rec(f"GHSA-many-{i}", [{"introduced": "0"}, {"fixed": f"{i + 1}.0"}], name="many")
+        for i in range(5)
+    )
+    store.import_records(
+        [rec("GHSA-listed", [{"introduced": "9.0"}], name="many", versions=["!!weird!!"])]
+    )
+    weird = Comp("c", "many", "!!weird!!", "pkg:pypi/many@!!weird!!")
+    fine = Comp("d", "many", "0.5", "pkg:pypi/many@0.5")
+    report = match_report([weird, fine], store)
+    (skipped,) = report.not_matchable
+    assert skipped.component_ref == "c"
+    assert skipped.reason.startswith("unparsable version: '!!weird!!' is not a PyPI version")
+    assert "5 advisories of many could not be evaluated" in skipped.reason
+    assert report.not_matchable_reasons == {"unparsable version": 1}
+    # the verbatim listing needs no ordering, so that finding stands; no "unknown" ones
+    assert {
+        (f.component_ref, f.advisory_id, f.status)
+        for f in report.findings
+        if f.component_ref == "c"
+    } == {("c", "GHSA-listed", "affected")}
+    assert len([f for f in report.findings if f.component_ref == "d"]) == 5
+    assert (report.components, report.matched) == (2, 1)
 
 
 def test_a_decided_no_outranks_an_undecidable_duplicate(store):
@@ -227,3 +248,48 @@ def test_the_sbom_models_component_fits():
     with AdvisoryStore() as s:
         s.import_paths([FIXTURES])
         assert [f.component_ref for f in match([comp], s)] == ["r"]
+
+
+def test_alpine_p_suffix_fixed_event_decides_every_sudo_component(store):
+    # one "fixed: 1.9.5p2-r0" used to be refused, leaving every sudo component "unknown"
+    store.import_records(
+        [
+            rec(
+                "ALPINE-CVE-2021-3156",
+                [{"introduced": "0"}, {"fixed": "1.9.5p2-r0"}],
+                name="sudo",
+                ecosystem="Alpine:v3.13",
+            )
+        ]
+    )
+
+    def sudo(version):
+        purl = f"pkg:apk/alpine/sudo@{version}?distro=3.13.0"
+        return match([Comp(version, "sudo", version, purl)], store)
+
+    (old,) = sudo("1.9.5p1-r0")
+    assert (old.status, old.fixed_versions) == ("affected", ("1.9.5p2-r0",))
+    assert sudo("1.9.5p2-r0") == [] and sudo("1.9.5p2-r1") == [] and sudo("1.9.6-r0") == []
+
+
+def test_golang_stdlib_go_prefix_is_normalised(store):
+    store.import_records(
+        [
+            rec(
+                "GO-2023-1621",
+                [{"introduced": "0"}, {"fixed": "1.20.2"}],
+                name="stdlib",
+                ecosystem="Go",
+                rtype="SEMVER",
+            )
+        ]
+    )
+    for purl in ("pkg:golang/stdlib@go1.20.1", "pkg:golang/stdlib@v1.20.1"):
+        (found,) = match([Comp("go", "stdlib", "go1.20.1", purl)], store)
+        assert (found.status, found.component_version) == ("affected", "1.20.1")
+    assert match([Comp("go", "stdlib", "go1.20.2", "pkg:golang/stdlib@go1.20.2")], store) == []
+    assert from_purl("pkg:golang/stdlib@go1.21").version == "1.21.0"
+    assert from_purl("pkg:golang/stdlib@go1.21rc2").version == "1.21.0-rc.2"
+    assert from_purl("pkg:golang/toolchain@go1.22.1").version == "1.22.1"
+    # only the toolchain's own packages: a module's "go..." version is left alone
+    assert from_purl("pkg:golang/example.com/go@go1.2").version == "go1.2"

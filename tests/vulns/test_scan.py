@@ -72,3 +72,30 @@ def test_the_cyclonedx_vdr_is_valid_cyclonedx_1_6(store):
     analysis = {v["id"]: v.get("analysis") for v in vdr["vulnerabilities"]}
     assert analysis["GHSA-scan-0002"]["state"] == "not_affected"
     assert analysis["GHSA-scan-0001"] is None
+
+
+def test_streamed_outputs_hold_every_finding_of_the_in_memory_scan(store):
+    import io
+
+    from clearroom.vulns.report import write_cyclonedx_vdr, write_json, write_sarif
+    from clearroom.vulns.scan import ScanRun
+
+    documents = [load_vex((DATA / "vex.openvex.json").read_bytes())]
+    sbom = load_sbom(DATA / "app.cdx.json")
+    whole = scan(sbom, store, documents).to_dict()
+    out = io.StringIO()
+    write_json(ScanRun(sbom, store, documents), out)
+    streamed = json.loads(out.getvalue())
+    key = lambda f: (f["component"]["ref"], f["advisory"])  # noqa: E731
+    assert sorted(streamed.pop("findings"), key=key) == sorted(whole.pop("findings"), key=key)
+    assert streamed == whole  # the totals too, written after the findings
+    run = ScanRun(sbom, store, documents)
+    out = io.StringIO()
+    write_sarif(run.findings(), run.snapshot, "file:///app.cdx.json", out)
+    assert [r["ruleId"] for r in json.loads(out.getvalue())["runs"][0]["results"]] == [
+        "GHSA-scan-0001"
+    ]
+    run = ScanRun(sbom, store, documents)
+    out = io.StringIO()
+    write_cyclonedx_vdr(run.findings(), sbom, run.snapshot, out)
+    assert validate_document(json.loads(out.getvalue())).valid

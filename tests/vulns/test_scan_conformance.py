@@ -30,3 +30,34 @@ def test_real_sboms_scan_without_error(shared_data, store, project):
         matchable = result.report.matched + len(result.report.not_matchable)
         assert matchable == len(sbom.components)
         assert result.to_dict()["advisory_snapshot"] == store.snapshot()
+
+
+def _components(*purls):
+    from clearroom.sbom.model import Component
+
+    return [
+        Component(ref=p, name=p.split("/")[-1].split("@")[0], version=None, purl=p) for p in purls
+    ]
+
+
+def test_golang_stdlib_go_prefix_is_normalised_against_the_go_database(store):
+    from clearroom.vulns.match import match_report
+
+    def ids(purl):
+        report = match_report(_components(purl), store)
+        assert report.not_matchable == ()
+        assert all(f.status == "affected" for f in report.findings)
+        return sorted(f.advisory_id for f in report.findings)
+
+    with_go, with_v = ids("pkg:golang/stdlib@go1.20.1"), ids("pkg:golang/stdlib@v1.20.1")
+    assert with_go == with_v and len(with_go) > 50
+
+
+def test_unparsable_django_version_reported_once_against_pypi(store):
+    from clearroom.vulns.match import match_report
+
+    report = match_report(_components("pkg:pypi/django@not-a-version!"), store)
+    (skipped,) = report.not_matchable
+    assert skipped.reason.startswith("unparsable version:")
+    assert [f for f in report.findings if f.status == "unknown"] == []
+    assert report.matched == 0

@@ -407,3 +407,27 @@ def test_alpine_numbers_letters_suffixes_revisions():
     ordered("Alpine", "1.0.4-r3", "1.0.4-r4", "1.6")
     ordered("Alpine", "1.02", "1.1")  # a leading zero after the first number: string order
     ordered("Alpine", "1.0.0", "006")  # the first number is always numeric
+
+
+def test_alpine_p_suffix_versions_order_as_apk():
+    # apk tokenises a number after the letter (openssh 5.1p1-r0, sudo 1.9.5p2-r0): the letter,
+    # then that number, then suffixes and -r; no number < any number (as apk: p < p0 < p1)
+    ordered(
+        "Alpine",
+        "5.1",
+        "5.1_p1",
+        "5.1p",
+        "5.1p0",
+        "5.1p1-r0",
+        "5.1p1-r1",
+        "5.1p2",
+        "5.1p10",
+        "5.1q",
+        "5.2",
+    )
+    ordered("Alpine", "1.9.5p1-r0", "1.9.5p2-r0", "1.9.6-r0", "1.9.12p1-r0")
+    ordered("Alpine", "6.6.2p1_rc1", "6.6.2p1", "6.6.2p1_p1")
+    same("Alpine", "1.9.5p2", "1.9.5p2-r0")
+    for refused in ("1.0bc", "1.2p1A"):
+        with pytest.raises(UnparsableVersion):
+            ecosystem("Alpine").key(refused)

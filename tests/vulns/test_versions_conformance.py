@@ -23,11 +23,11 @@ _NOT_APK = (
     "1-r-0", "1-r-1", "1-r-2", "1-r0-1", "1-r0-2", "1-ruff", "1-ruff1", "1-ruff2", "1--ruff1",
     "1-r0-ruff1", "1-r0-ruff2",
     # empty numbers, or a letter not right after the last number
-    "0.r1", "0r2", "0..1..0", "0..1..1", "0...1...0", "0...1...1", "0...1...0.r1",
+    "0.r1", "0..1..0", "0..1..1", "0...1...0", "0...1...1", "0...1...0.r1",
     "0...1...0.r2", "0...1...0r1", "0...1...0r2", "0..8", "0...8", "0.8.21.r1", "0.8.21.r2",
-    "10.2.24.r0", "10.2.22.r0", "0.8.21r2", ".1", ".2", "a", "b", "c",
-    # upper-case or repeated letters, digits after the letter
-    "1.2.0A", "1.2.0D", "1.0bc", "6.6.2p1", "6.6.2p2",
+    "10.2.24.r0", "10.2.22.r0", ".1", ".2", "a", "b", "c",
+    # upper-case or repeated letters
+    "1.2.0A", "1.2.0D", "1.0bc",
     # unknown suffixes
     "1.2_blah", "1.2_csv2", "23_foo",
 )  # fmt: skip

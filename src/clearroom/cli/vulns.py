@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from clearroom.errors import ClearroomError
 
@@ -91,14 +92,15 @@ def check(
             }
         )
         return
-    console.print(
-        f"[bold]{file.name}[/]: {sbom.format} {sbom.spec_version},"
-        f" {len(sbom.components)} components"
-        + (f", subject {sbom.subject.name}" if sbom.subject else ""),
-        highlight=False,
+    header = Text.assemble(
+        (file.name, "bold"),
+        f": {sbom.format} {sbom.spec_version}, {len(sbom.components)} components",
+        ", subject " if sbom.subject else "",
+        _cell(sbom.subject.name) if sbom.subject else "",
     )
+    console.print(header, highlight=False)
     for warning in sbom.warnings:
-        console.print(f"  [yellow]warning[/] {warning}", highlight=False)
+        console.print(Text.assemble("  ", ("warning", "yellow"), " ", _cell(warning)))
     table = Table(title="Quality", title_justify="left")
     for column in ("standard", "score", "weakest elements (share present)"):
         table.add_column(column)
@@ -111,10 +113,10 @@ def check(
         )
     console.print(table)
     if validation is not None:
-        state = "[green]valid[/]" if validation.valid else f"{len(validation.issues)} issues"
-        console.print(f"Schema: {state}", highlight=False)
+        state = Text(validation.summary(), "green" if validation.valid else "")
+        console.print(Text.assemble("Schema: ", state), highlight=False)
         for issue in validation.issues[:20]:
-            console.print(f"  {issue.path}: {issue.message}", highlight=False)
+            console.print(Text.assemble("  ", _cell(f"{issue.path}: {issue.message}")))
 
 
 def _percent(share: float) -> str:
@@ -189,16 +191,22 @@ def scan(
         ),
     ] = None,
 ) -> None:
-    """Match every component against the advisory store and apply the vendor's VEX."""
+    """Match every component against the advisory store and apply the vendor's VEX.
+
+    Findings are written as they are found (JSON, SARIF and CycloneDX in component order), so
+    memory does not grow with their number; the table shows the most severe
+    :data:`TABLE_ROWS` of them, each cell shortened to :data:`CELL_CHARS` characters."""
     from clearroom.sbom.load import load_sbom
-    from clearroom.vulns.report import to_cyclonedx_vdr, to_sarif
-    from clearroom.vulns.scan import SEVERITY_ORDER
-    from clearroom.vulns.scan import scan as run_scan
+    from clearroom.vulns.report import write_cyclonedx_vdr, write_json, write_sarif
+    from clearroom.vulns.scan import SEVERITY_ORDER, ScanRun
     from clearroom.vulns.store import AdvisoryStore
     from clearroom.vulns.vex import load_vex
 
+    # every option is checked before anything is read or matched
     if output_format not in FORMATS:
         raise ClearroomError(f"vulns: --format must be one of {', '.join(FORMATS)}")
+    if fail_on is not None and fail_on not in SEVERITY_ORDER:
+        raise ClearroomError(f"vulns: --fail-on must be one of {', '.join(SEVERITY_ORDER)}")
     path = db or default_db()
     if not path.exists():
         raise ClearroomError(
@@ -208,47 +216,95 @@ def scan(
     sbom = load_sbom(sbom_file)
     documents = [load_vex(p.read_bytes()) for p in vex or []]
     with AdvisoryStore(path) as store:
-        result = run_scan(sbom, store, documents)
-    if output_format == "json":
-        _dump(result.to_dict())
-    elif output_format == "sarif":
-        _dump(to_sarif(result, sbom_file.as_uri() if sbom_file.is_absolute() else str(sbom_file)))
-    elif output_format == "cyclonedx":
-        _dump(to_cyclonedx_vdr(result))
-    else:
-        _table(result, sbom_file)
+        run = ScanRun(sbom, store, documents)
+        if output_format == "json":
+            write_json(run, sys.stdout)
+        elif output_format == "sarif":
+            uri = sbom_file.as_uri() if sbom_file.is_absolute() else str(sbom_file)
+            write_sarif(run.findings(), run.snapshot, uri, sys.stdout)
+        elif output_format == "cyclonedx":
+            write_cyclonedx_vdr(run.findings(), sbom, run.snapshot, sys.stdout)
+        else:
+            _table(run, sbom_file)
     if fail_on is not None:
-        if fail_on not in SEVERITY_ORDER:
-            raise ClearroomError(f"vulns: --fail-on must be one of {', '.join(SEVERITY_ORDER)}")
-        # Fail closed: an open finding without a severity rating counts as severe.
+        # Fail closed: an open finding without a severity rating counts as severe, and so
+        # does a component whose version could not be read against its package's advisories.
         worst = {*SEVERITY_ORDER[: SEVERITY_ORDER.index(fail_on) + 1], "unknown"}
-        if any(result.counts()[rating] for rating in worst):
+        undecided = any(n.reason.startswith("unparsable version") for n in run.match.not_matchable)
+        if undecided or any(run.counts[rating] for rating in worst):
             raise typer.Exit(1)
 
 
-def _table(result: Any, sbom_file: Path) -> None:
+TABLE_ROWS = 1000
+"""The table keeps the most severe findings up to this many (the JSON formats list all)."""
+CELL_CHARS = 200
+"""A table cell longer than this is cut, saying how long it was (JSON keeps the value)."""
+
+
+def _cell(value: str) -> Text:
+    """A table cell: plain text (never rich markup) of bounded length."""
+    if len(value) > CELL_CHARS:
+        value = f"{value[:CELL_CHARS]}… ({len(value):,} chars)"
+    return Text(value)
+
+
+def _table(run: Any, sbom_file: Path) -> None:
+    from clearroom.vulns.scan import SEVERITY_ORDER
+
+    kept: list[tuple[int, str, int, list[Text]]] = []
+    for index, f in enumerate(run.findings()):
+        vex = f" ({f.vex.justification})" if f.vex is not None and f.vex.justification else ""
+        rank = SEVERITY_ORDER.index(f.rating) if f.rating in SEVERITY_ORDER else len(SEVERITY_ORDER)
+        name = f.finding.component_name[:CELL_CHARS]
+        row = [
+            _cell(f.rating),
+            _cell(f.finding.component_name),
+            _cell(f.finding.component_version),
+            _cell(" ".join([f.finding.advisory_id, *f.finding.aliases[:2]])),
+            _cell(f.status + vex),
+            _cell(", ".join(f.finding.fixed_versions) or "-"),
+        ]
+        kept.append((rank, name, index, row))
+        if len(kept) >= 2 * TABLE_ROWS:  # bounded: keep the worst, drop the rest
+            kept = sorted(kept, key=lambda k: k[:3])[:TABLE_ROWS]
+    kept = sorted(kept, key=lambda k: k[:3])[:TABLE_ROWS]
     table = Table(
-        title=f"{sbom_file.name}: {len(result.sbom.components)} components,"
-        f" {result.report.matched} matchable, {len(result.findings)} findings",
+        title=Text(
+            f"{sbom_file.name}: {len(run.sbom.components)} components,"
+            f" {run.match.matched} matchable, {run.total} findings"
+        ),
         title_justify="left",
     )
     for column in ("severity", "component", "version", "advisory", "status", "fixed in"):
         table.add_column(column, overflow="fold")
-    for f in result.findings:
-        vex = f" ({f.vex.justification})" if f.vex is not None and f.vex.justification else ""
-        table.add_row(
-            f.rating,
-            f.finding.component_name,
-            f.finding.component_version,
-            " ".join([f.finding.advisory_id, *f.finding.aliases[:2]]),
-            f.status + vex,
-            ", ".join(f.finding.fixed_versions) or "-",
-        )
+    for *_, row in kept:
+        table.add_row(*row)
     console.print(table)
-    counts = ", ".join(f"{n} {rating}" for rating, n in result.counts().items() if n)
-    console.print(f"Open: {counts or 'none'}. Advisory snapshot {result.snapshot[:16]}…")
-    if result.report.not_matchable:
+    if any(len(cell) > CELL_CHARS for *_, row in kept for cell in row):
         console.print(
-            f"{len(result.report.not_matchable)} components could not be matched (no purl,"
-            " or an ecosystem without advisories); see --format json"
+            f"Cells longer than {CELL_CHARS} characters are shortened; --format json has the"
+            " full values.",
+            highlight=False,
+        )
+    if run.total > len(kept):
+        console.print(
+            f"Showing the {len(kept)} most severe of {run.total} findings; --format json lists"
+            " all of them.",
+            highlight=False,
+        )
+    counts = ", ".join(f"{n} {rating}" for rating, n in run.counts.items() if n)
+    console.print(f"Open: {counts or 'none'}. Advisory snapshot {run.snapshot[:16]}…")
+    not_matchable = run.match.not_matchable
+    if not_matchable:
+        unparsable = sum(1 for n in not_matchable if n.reason.startswith("unparsable version"))
+        console.print(
+            f"{len(not_matchable)} components could not be matched (no purl, an ecosystem"
+            " without advisories"
+            + (
+                f", or {unparsable} with a version their ecosystem cannot read"
+                if unparsable
+                else ""
+            )
+            + "); see --format json",
+            highlight=False,
         )

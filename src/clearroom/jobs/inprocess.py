@@ -302,6 +302,9 @@ class Runner:
                                 "last_error",
                             ]
                         )
+                        lost = registry.find(job.kind)
+                        if lost is not None:
+                            lost.gave_up(job.args, job.last_error)
                         continue
                 job.status = JobStatus.RUNNING
                 job.attempts += 1
@@ -382,6 +385,8 @@ class Runner:
                 job.pk,
                 job.attempts,
             )
+        elif changes["status"] == JobStatus.FAILED and spec is not None:
+            spec.gave_up(job.args, outcome.error)
 
 
 def _spec_for(job: Job) -> JobSpec:

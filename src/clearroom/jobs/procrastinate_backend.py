@@ -92,6 +92,8 @@ def _task_body(kind: str) -> Any:
         if outcome.interrupted:
             raise JobAborted(outcome.error)
         if not outcome.ok:
+            if attempt >= spec.max_attempts:
+                spec.gave_up(kwargs, outcome.error)
             raise JobAttemptFailed(outcome.error)
         return outcome.result
 
@@ -275,6 +277,9 @@ async def recover_stalled_jobs(app: App, *, stalled_seconds: float) -> int:
                 await manager.finish_job_by_id_async(
                     job_id=job.id, status=Status.FAILED, delete_job=False
                 )
+                assert spec is not None
+                error = f"jobs: {job.task_name} attempt {attempt} was lost (no heartbeat)"
+                await asyncio.to_thread(spec.gave_up, dict(job.task_kwargs), error)
             else:
                 await manager.retry_job(job, retry_at=datetime.now(UTC))
         except ConnectorException:  # another worker recovered it between our read and write

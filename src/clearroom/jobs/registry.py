@@ -4,6 +4,7 @@ module (found by :class:`clearroom.jobs.apps.JobsConfig`), looked up by kind wit
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 from clearroom.jobs.errors import JobError
 
 F = TypeVar("F", bound=Callable[..., Any])
+logger = logging.getLogger("clearroom.jobs")
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 MAX_KIND_LENGTH = 128
@@ -29,13 +31,16 @@ class JobSpec:
 
     ``max_attempts`` counts every attempt, the first included; attempt ``n`` that fails is retried
     ``retry_backoff_seconds * 2 ** (n - 1)`` seconds later; an attempt still running after
-    ``timeout_seconds`` is killed."""
+    ``timeout_seconds`` is killed. ``on_failure`` is called in the worker, as
+    ``on_failure(error=..., **arguments)``, once the last attempt has failed (raised, timed out,
+    crashed or was lost), so a job can record why its work was not done."""
 
     kind: str
     func: Callable[..., Any]
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS
+    on_failure: Callable[..., Any] | None = None
 
     def validate(self) -> JobSpec:
         if len(self.kind) > MAX_KIND_LENGTH or not KIND_PATTERN.match(self.kind):
@@ -83,6 +88,16 @@ class JobSpec:
         """The wait before retrying after attempt number ``attempt`` (1-based) failed."""
         return float(self.retry_backoff_seconds * 2 ** max(attempt - 1, 0))
 
+    def gave_up(self, kwargs: dict[str, Any], error: str) -> None:
+        """Tell the job's ``on_failure`` that its last attempt failed with ``error``; a failing
+        callback is logged, never raised into the runner."""
+        if self.on_failure is None:
+            return
+        try:
+            self.on_failure(error=error, **kwargs)
+        except Exception:
+            logger.exception("jobs: %s: on_failure could not record the failure", self.kind)
+
     def check_arguments(self, kwargs: dict[str, Any]) -> None:
         """Fail now, in the caller, if the function could not be called with ``kwargs``."""
         try:
@@ -103,6 +118,7 @@ def job(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     retry_backoff: float = DEFAULT_RETRY_BACKOFF_SECONDS,
+    on_failure: Callable[..., Any] | None = None,
 ) -> Callable[[F], F]:
     """Declare ``func`` as the one function of job kind ``kind``. The function takes keyword
     arguments that are JSON values, returns a JSON value (or ``None``) and must be idempotent:
@@ -115,6 +131,7 @@ def job(
             max_attempts=max_attempts,
             timeout_seconds=float(timeout),
             retry_backoff_seconds=float(retry_backoff),
+            on_failure=on_failure,
         ).validate()
         with _lock:
             existing = _registry.get(kind)

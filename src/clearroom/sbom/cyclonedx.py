@@ -370,7 +370,11 @@ def _xml_party(element: Element | None) -> dict[str, Any] | None:
     }
 
 
-def _xml_component(element: Element) -> dict[str, Any]:
+def _xml_component(element: Element, depth: int = 0) -> dict[str, Any]:
+    """One ``<component>`` in the JSON shape. Nested components are converted down to
+    :data:`MAX_NESTING` levels only: deeper ones are kept as bare elements, which the builder
+    ignores with the JSON reader's warning (a recursion per level would otherwise end in a
+    ``RecursionError`` a few hundred levels down)."""
     data: dict[str, Any] = {"type": element.get("type"), "bom-ref": element.get("bom-ref")}
     for field in ("name", "version", "group", "purl", "cpe", "scope", "author", "publisher"):
         data[field] = _xml_text(element, field)
@@ -393,7 +397,10 @@ def _xml_component(element: Element) -> dict[str, Any]:
         data["properties"] = [{"name": p.get("name"), "value": p.text} for p in properties]
     nested = _child(element, "components")
     if nested is not None:
-        data["components"] = [_xml_component(c) for c in _children(nested, "component")]
+        children = list(_children(nested, "component"))
+        data["components"] = (
+            [_xml_component(c, depth + 1) for c in children] if depth < MAX_NESTING else children
+        )
     return data
 
 

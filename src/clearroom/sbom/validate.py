@@ -50,16 +50,35 @@ class ValidationReport:
     issues: tuple[Issue, ...]
     complete: bool
     """False when the deadline or the issue budget stopped the check early, or none applies."""
+    note: str = ""
+    """Why the check is not complete: not checked at all, or what cut it short."""
+
+    @property
+    def checked(self) -> bool:
+        """Whether any schema check ran (XML and tag-value get none yet)."""
+        return not self.checked_against.startswith("none")
 
     @property
     def valid(self) -> bool:
         return self.complete and not self.issues
+
+    def summary(self) -> str:
+        """One line a person reads: never "0 issues" for a check that did not run or stopped."""
+        if not self.checked:
+            return f"not checked ({self.note or self.checked_against})"
+        if self.valid:
+            return f"valid ({self.checked_against})"
+        found = f"{len(self.issues)} issue{'' if len(self.issues) == 1 else 's'}"
+        if not self.complete:
+            return f"{found} found before the check was cut short ({self.note}); the rest unchecked"
+        return f"{found} ({self.checked_against})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "valid": self.valid,
             "checked_against": self.checked_against,
             "complete": self.complete,
+            "note": self.note,
             "issues": [{"path": i.path, "message": i.message} for i in self.issues],
         }
 
@@ -67,12 +86,27 @@ class ValidationReport:
 class _Budget:
     def __init__(self, timeout: float, max_issues: int) -> None:
         self.deadline = time.monotonic() + timeout
+        self.timeout = timeout
         self.max_issues = max_issues
         self.issues: list[Issue] = []
+        self.stopped = ""
+        """Set when a part could not be checked at all (e.g. nested too deeply)."""
 
     @property
     def spent(self) -> bool:
         return time.monotonic() > self.deadline or len(self.issues) >= self.max_issues
+
+    def note(self) -> str:
+        """Why the check stopped early, or ``""`` when it ran to the end."""
+        if len(self.issues) >= self.max_issues:
+            return f"the budget of {self.max_issues} issues was reached"
+        if time.monotonic() > self.deadline:
+            return f"the {self.timeout:g} s deadline passed"
+        return self.stopped
+
+    def report(self, checked_against: str) -> ValidationReport:
+        note = self.note()
+        return ValidationReport(checked_against, tuple(self.issues), not note, note)
 
     def add(self, path: str, message: str) -> None:
         if len(self.issues) < self.max_issues:
@@ -97,7 +131,9 @@ def validate_sbom(
             return _streamed(path, budget)
         source = path.read_bytes()
     if not source.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-        return ValidationReport("none: strict checks exist for JSON encodings only", (), False)
+        return ValidationReport(
+            "none", (), False, "strict schema checks exist for JSON encodings only, not XML"
+        )
     try:
         document = json.loads(source)
     except ValueError as exc:
@@ -116,15 +152,13 @@ def validate_document(
         _check(_validator(version, ""), top, "", budget)
         _items(version, "component", "components", document.get("components"), budget)
         _items(version, "dependency", "dependencies", document.get("dependencies"), budget)
-        return ValidationReport(
-            f"CycloneDX {version} JSON schema", tuple(budget.issues), not budget.spent
-        )
+        return budget.report(f"CycloneDX {version} JSON schema")
     if "spdxVersion" in document:
         _spdx2(document, budget)
-        return ValidationReport("SPDX 2.3 required fields", tuple(budget.issues), True)
+        return budget.report("SPDX 2.3 required fields")
     if "@graph" in document:
         _spdx3(document, budget)
-        return ValidationReport("SPDX 3.0 required fields", tuple(budget.issues), True)
+        return budget.report("SPDX 3.0 required fields")
     raise SbomError("SBOM: the JSON document is neither CycloneDX nor SPDX")
 
 
@@ -140,9 +174,11 @@ def _streamed(path: Path, budget: _Budget) -> ValidationReport:
                 )
     except ijson.JSONError as exc:
         budget.add("", f"invalid or truncated JSON ({exc})")
-        return ValidationReport("CycloneDX JSON schema", tuple(budget.issues), False)
-    label = f"CycloneDX {version} JSON schema (streamed: top level, components, dependencies)"
-    return ValidationReport(label, tuple(budget.issues), not budget.spent)
+        budget.stopped = budget.stopped or "the JSON is invalid or truncated"
+        return budget.report("CycloneDX JSON schema")
+    return budget.report(
+        f"CycloneDX {version} JSON schema (streamed: top level, components, dependencies)"
+    )
 
 
 def _items(version: str, definition: str, key: str, items: Any, budget: _Budget) -> None:
@@ -159,10 +195,14 @@ def _items(version: str, definition: str, key: str, items: Any, budget: _Budget)
 
 
 def _check(validator: Any, value: Any, where: str, budget: _Budget) -> None:
-    for error in validator.iter_errors(value):
-        budget.add(_path(where, error.absolute_path), error.message)
-        if budget.spent:
-            return
+    try:
+        for error in validator.iter_errors(value):
+            budget.add(_path(where, error.absolute_path), error.message)
+            if budget.spent:
+                return
+    except RecursionError:  # jsonschema recurses per level: a few hundred levels exhaust it
+        budget.add(where, "nested too deeply to check against the schema; not checked")
+        budget.stopped = f"{where or 'the document'} is nested too deeply to check"
 
 
 def _path(where: str, parts: Iterable[str | int]) -> str:

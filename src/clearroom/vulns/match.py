@@ -8,7 +8,8 @@ Rules:
 
 - Only purls are matched (``confidence="exact"``). A component without a purl, with a
   malformed purl, of an unsupported ecosystem or without a version is *not matchable*: counted
-  with its reason, never guessed from its name.
+  with its reason, never guessed from its name. So is a component whose version the ecosystem
+  cannot read, once (not one "unknown" per advisory of its package); see :class:`MatchRun`.
 - Advisories that are aliases of each other (CVE / GHSA / PYSEC ...) are one finding: one per
   (component, alias group). The group is ``affected`` if any member says so. Otherwise it is
   ``unknown`` (with the reasons) if a member could not decide - unless another member of the
@@ -26,7 +27,7 @@ path produced them. Any other ``AdvisoryLookup`` is matched through ``lookup``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -48,12 +49,14 @@ from clearroom.vulns.purl import (
     from_purl,
 )
 from clearroom.vulns.severity import RATINGS, Score, best_score
+from clearroom.vulns.versions import UnknownEcosystem, UnparsableVersion, ecosystem
 
 __all__ = [
     "AdvisoryLookup",
     "ComponentLike",
     "Finding",
     "MatchReport",
+    "MatchRun",
     "NotMatchable",
     "match",
     "match_report",
@@ -362,68 +365,148 @@ def _target(component: ComponentLike) -> PurlTarget | str:
     return target
 
 
-def match_report(components: Iterable[ComponentLike], store: AdvisoryLookup) -> MatchReport:
-    """Findings for every matchable component, and the reasons for the rest."""
-    findings: list[Finding] = []
-    skipped: list[NotMatchable] = []
-    evaluated: dict[tuple[str, str, str], list[Finding]] = {}
-    targets: list[tuple[ComponentLike, PurlTarget]] = []
-    count = 0
-    for component in components:
-        count += 1
-        target = _target(component)
-        if isinstance(target, str):
-            skipped.append(
-                NotMatchable(
-                    component.ref, component.name, component.version, component.purl, target
-                )
-            )
-        else:
-            targets.append((component, target))
-    indexed_store = store if isinstance(store, IndexedLookup) else None
-    index = (
-        indexed_store.indexed([(t.ecosystem, t.name) for _, t in targets])
-        if indexed_store
-        else None
-    )
-    keys = KeyCache()
-    for component, target in targets:
-        version = target.version or ""
-        key = (target.ecosystem, target.name, version)
-        templates = evaluated.get(key)
-        if templates is None:
-            if indexed_store is not None and index is not None:
-                verdicts = _indexed_verdicts(
-                    indexed_store, index[(target.ecosystem, target.name)], target, version, keys
-                )
+def _version_problem(target: PurlTarget, version: str) -> str | None:
+    """Why the ecosystem's ordering cannot read ``version``, or None when it can."""
+    try:
+        ecosystem(target.ecosystem).key(version)
+    except UnknownEcosystem:
+        return None  # the advisories' own evaluation says so, per advisory
+    except UnparsableVersion as exc:
+        return f"{version[:100]!r} is not a {base_ecosystem(target.ecosystem)} version ({exc})"
+    return None
+
+
+@dataclass(slots=True)
+class _Evaluated:
+    """One (ecosystem, package, version)'s findings without the component, and, when the
+    version could not be read, why (its undecidable findings are then dropped)."""
+
+    templates: list[Finding]
+    problem: str | None = None
+
+
+class MatchRun:
+    """A matching run that yields findings one component at a time, so a caller that writes
+    them as they come holds no more than one component's findings (memory does not grow with
+    their number). ``components``, ``matched`` and ``not_matchable`` are final once
+    :meth:`findings` is exhausted; ``snapshot`` is known from the start.
+
+    A component whose version the ecosystem cannot read is *not matchable*, once, with the
+    reason: its advisories cannot be evaluated, and one "unknown" finding per advisory of the
+    package (116 for django) would only repeat that. Findings that need no ordering (the
+    version listed verbatim in an advisory's ``versions``) are still reported. A caller that
+    has nowhere to show a not-matchable component (the service's findings table) passes
+    ``collapse_unparsable=False`` and keeps the per-advisory "unknown" findings: fail closed."""
+
+    def __init__(
+        self,
+        components: Iterable[ComponentLike],
+        store: AdvisoryLookup,
+        *,
+        collapse_unparsable: bool = True,
+    ) -> None:
+        self.store = store
+        self.collapse_unparsable = collapse_unparsable
+        self.snapshot = store.snapshot()
+        self.components = 0
+        self.matched = 0
+        self.not_matchable: list[NotMatchable] = []
+        self._targets: list[tuple[ComponentLike, PurlTarget]] = []
+        for component in components:
+            self.components += 1
+            target = _target(component)
+            if isinstance(target, str):
+                self._skip(component, target)
             else:
-                verdicts = [
-                    verdict
-                    for advisory in store.lookup(target.ecosystem, target.name)
-                    if not advisory.is_withdrawn
-                    and (verdict := _evaluate(advisory, target, version)) is not None
-                ]
-            templates = evaluated[key] = (
-                [
-                    found
-                    for group in _alias_groups(verdicts)
-                    if (found := _finding(target, version, group)) is not None
-                ]
-                # a group of decided "no"s gives no finding: most packages need no grouping
-                if any(v.result.affected is not False for v in verdicts)
-                else []
-            )
-        findings.extend(
-            replace(t, component_ref=component.ref, component_name=component.name, purl=target.purl)
-            for t in templates
+                self._targets.append((component, target))
+
+    def _skip(self, component: ComponentLike, reason: str) -> None:
+        self.not_matchable.append(
+            NotMatchable(component.ref, component.name, component.version, component.purl, reason)
         )
-    return MatchReport(
-        findings=tuple(findings),
-        not_matchable=tuple(skipped),
-        components=count,
-        matched=len(targets),
-        snapshot=store.snapshot(),
+
+    def findings(self) -> Iterator[Finding]:
+        store = self.store
+        indexed_store = store if isinstance(store, IndexedLookup) else None
+        index = (
+            indexed_store.indexed([(t.ecosystem, t.name) for _, t in self._targets])
+            if indexed_store
+            else None
+        )
+        keys = KeyCache()
+        evaluated: dict[tuple[str, str, str], _Evaluated] = {}
+        for component, target in self._targets:
+            version = target.version or ""
+            key = (target.ecosystem, target.name, version)
+            known = evaluated.get(key)
+            if known is None:
+                if indexed_store is not None and index is not None:
+                    verdicts = _indexed_verdicts(
+                        indexed_store, index[(target.ecosystem, target.name)], target, version, keys
+                    )
+                else:
+                    verdicts = [
+                        verdict
+                        for advisory in store.lookup(target.ecosystem, target.name)
+                        if not advisory.is_withdrawn
+                        and (verdict := _evaluate(advisory, target, version)) is not None
+                    ]
+                known = evaluated[key] = _evaluated(
+                    target, version, verdicts, self.collapse_unparsable
+                )
+            if known.problem is not None:
+                self._skip(component, known.problem)
+            else:
+                self.matched += 1
+            for t in known.templates:
+                yield replace(
+                    t, component_ref=component.ref, component_name=component.name, purl=target.purl
+                )
+
+    def report(self, findings: Iterable[Finding] = ()) -> MatchReport:
+        return MatchReport(
+            findings=tuple(findings),
+            not_matchable=tuple(self.not_matchable),
+            components=self.components,
+            matched=self.matched,
+            snapshot=self.snapshot,
+        )
+
+
+def _evaluated(
+    target: PurlTarget, version: str, verdicts: list[_Verdict], collapse: bool
+) -> _Evaluated:
+    # a group of decided "no"s gives no finding: most packages need no grouping
+    if not any(v.result.affected is not False for v in verdicts):
+        return _Evaluated([])
+    templates = [
+        found
+        for group in _alias_groups(verdicts)
+        if (found := _finding(target, version, group)) is not None
+    ]
+    undecided = [t for t in templates if t.status == "unknown"]
+    problem = _version_problem(target, version) if undecided and collapse else None
+    if problem is None:
+        return _Evaluated(templates)
+    kept = [t for t in templates if t.status != "unknown"]
+    return _Evaluated(
+        kept,
+        f"unparsable version: {problem}; {len(undecided)} advisories of {target.name}"
+        " could not be evaluated",
     )
+
+
+def match_report(
+    components: Iterable[ComponentLike],
+    store: AdvisoryLookup,
+    *,
+    collapse_unparsable: bool = True,
+) -> MatchReport:
+    """Findings for every matchable component, and the reasons for the rest (all in memory:
+    :class:`MatchRun` streams them)."""
+    run = MatchRun(components, store, collapse_unparsable=collapse_unparsable)
+    findings = tuple(run.findings())
+    return run.report(findings)
 
 
 def match(components: Iterable[ComponentLike], store: AdvisoryLookup) -> list[Finding]:

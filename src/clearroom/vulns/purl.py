@@ -124,6 +124,22 @@ def _source_name(purl: PackageURL) -> str:
     return str(purl.name)
 
 
+_GO_TOOLCHAIN: Final = frozenset({"stdlib", "toolchain"})
+_GO_RELEASE: Final = re.compile(r"go(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:(beta|rc)(\d+))?")
+
+
+def _go_release(version: str) -> str:
+    """A Go release tag as the Go vulnerability database writes it for ``stdlib`` and
+    ``toolchain``: ``go1.20.1`` -> ``1.20.1``, ``go1.21`` -> ``1.21.0``, ``go1.21rc2`` ->
+    ``1.21.0-rc.2``. Anything else is left as given (and reported as unparsable if it is)."""
+    match = _GO_RELEASE.fullmatch(version)
+    if match is None:
+        return version
+    major, minor, patch, kind, number = match.groups()
+    release = f"{major}.{minor or 0}.{patch or 0}"
+    return f"{release}-{kind}.{number}" if kind else release
+
+
 _SIMPLE_PURL: Final = re.compile(
     r"pkg:(?P<type>[A-Za-z]+)/(?P<path>[A-Za-z0-9._~+-]+(?:/[A-Za-z0-9._~+-]+)*)"
     r"@(?P<version>[A-Za-z0-9._~+!-]+)"
@@ -186,7 +202,9 @@ def _target(
         name = f"{namespace}/{name}" if namespace else name
     elif ptype == "golang":
         name = f"{namespace}/{name}" if namespace else name
-        if version and version.startswith("v"):
+        if version and name in _GO_TOOLCHAIN and version.startswith("go"):
+            version = _go_release(version)
+        elif version and version.startswith("v"):
             version = version[1:]  # OSV Go events carry no "v"
     elif ptype == "maven":
         if not namespace:

@@ -1,15 +1,23 @@
 """A scan in the formats other tools read: SARIF 2.1.0 (code-scanning dashboards, DefectDojo)
 and a CycloneDX 1.6 vulnerability disclosure report (VDR: the components with their
-vulnerabilities and, where the vendor made one, its VEX analysis)."""
+vulnerabilities and, where the vendor made one, its VEX analysis), and our own JSON.
+
+Each ``write_*`` writes findings as they come from a :class:`~clearroom.vulns.scan.ScanRun`,
+so a scan's memory does not grow with the number of its findings; ``to_*`` build the same
+documents in memory from a finished :class:`~clearroom.vulns.scan.ScanResult`."""
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from clearroom import __version__
-from clearroom.vulns.scan import ScanFinding, ScanResult
+from clearroom.sbom.model import Sbom
+from clearroom.vulns.scan import ScanFinding, ScanResult, ScanRun
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
@@ -30,48 +38,85 @@ _CDX_JUSTIFICATION = {
 }
 
 
-def to_sarif(result: ScanResult, sbom_uri: str) -> dict[str, Any]:
+def write_json(run: ScanRun, out: TextIO) -> None:
+    """``ScanResult.to_dict()``'s document, each finding written as it comes (the totals,
+    known only at the end, come after the findings)."""
+    _stream_object(out, run.head(), "findings", (f.to_dict() for f in run.findings()), run.summary)
+
+
+def write_sarif(findings: Iterable[ScanFinding], snapshot: str, sbom_uri: str, out: TextIO) -> None:
+    """SARIF 2.1.0, results written as they come; the rules (one per advisory met, so bounded
+    by the advisory store, not by the findings) follow them."""
     rules: dict[str, dict[str, Any]] = {}
-    results = []
-    for f in result.findings:
-        if f.status in ("not_affected", "fixed"):
-            continue  # SARIF lists problems; resolved ones are not
-        advisory = f.finding.advisory_id
-        rules.setdefault(advisory, _rule(f))
-        results.append(
-            {
-                "ruleId": advisory,
-                "level": _SARIF_LEVEL.get(f.rating, "warning"),
-                "message": {"text": _message(f)},
-                "locations": [
-                    {
-                        "physicalLocation": {"artifactLocation": {"uri": sbom_uri}},
-                        "logicalLocations": [
-                            {"name": f.finding.purl, "kind": "package"},
-                        ],
-                    }
-                ],
-                "properties": {"status": f.status, "aliases": list(f.finding.aliases)},
-            }
-        )
+
+    def results() -> Iterator[dict[str, Any]]:
+        for f in findings:
+            if f.status in ("not_affected", "fixed"):
+                continue  # SARIF lists problems; resolved ones are not
+            rules.setdefault(f.finding.advisory_id, _rule(f))
+            yield _result(f, sbom_uri)
+
+    def tool() -> dict[str, Any]:
+        driver = {
+            "name": "clearroom",
+            "version": __version__,
+            "informationUri": "https://clearroom.dev/",
+            "rules": list(rules.values()),
+        }
+        return {"tool": {"driver": driver}, "properties": {"advisorySnapshot": snapshot}}
+
+    out.write(f'{{"$schema": {json.dumps(SARIF_SCHEMA)}, "version": "2.1.0", "runs": [\n')
+    _stream_object(out, {}, "results", results(), tool)
+    out.write("]}\n")
+
+
+def to_sarif(result: ScanResult, sbom_uri: str) -> dict[str, Any]:
+    buffer = io.StringIO()
+    write_sarif(result.findings, result.snapshot, sbom_uri, buffer)
+    loaded: dict[str, Any] = json.loads(buffer.getvalue())
+    return loaded
+
+
+def _result(f: ScanFinding, sbom_uri: str) -> dict[str, Any]:
     return {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
+        "ruleId": f.finding.advisory_id,
+        "level": _SARIF_LEVEL.get(f.rating, "warning"),
+        "message": {"text": _message(f)},
+        "locations": [
             {
-                "tool": {
-                    "driver": {
-                        "name": "clearroom",
-                        "version": __version__,
-                        "informationUri": "https://clearroom.dev/",
-                        "rules": list(rules.values()),
-                    }
-                },
-                "results": results,
-                "properties": {"advisorySnapshot": result.snapshot},
+                "physicalLocation": {"artifactLocation": {"uri": sbom_uri}},
+                "logicalLocations": [{"name": f.finding.purl, "kind": "package"}],
             }
         ],
+        "properties": {"status": f.status, "aliases": list(f.finding.aliases)},
     }
+
+
+def _stream_object(
+    out: TextIO,
+    head: dict[str, Any],
+    key: str,
+    items: Iterable[Any],
+    tail: Callable[[], dict[str, Any]],
+) -> None:
+    """A JSON object: ``head``'s members, then ``key`` with ``items`` written one by one,
+    then ``tail()``'s members (called after the items, when totals are known)."""
+    out.write("{\n")
+    for name, value in head.items():
+        out.write(f"  {json.dumps(name)}: {_indented(value)},\n")
+    out.write(f"  {json.dumps(key)}: [")
+    separator = "\n    "
+    for item in items:
+        out.write(separator + json.dumps(item, default=str))
+        separator = ",\n    "
+    out.write("]" if separator == "\n    " else "\n  ]")
+    for name, value in tail().items():
+        out.write(f",\n  {json.dumps(name)}: {_indented(value)}")
+    out.write("\n}\n")
+
+
+def _indented(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str).replace("\n", "\n  ")
 
 
 def _rule(f: ScanFinding) -> dict[str, Any]:
@@ -97,26 +142,39 @@ def _message(f: ScanFinding) -> str:
     return text
 
 
-def to_cyclonedx_vdr(result: ScanResult) -> dict[str, Any]:
-    refs = {f.finding.component_ref for f in result.findings}
-    components = [
-        {
-            "bom-ref": c.ref,
-            "type": c.type or "library",
-            "name": c.name,
-            **({"version": c.version} if c.version else {}),
-            **({"purl": c.purl} if c.purl else {}),
+def write_cyclonedx_vdr(
+    findings: Iterable[ScanFinding], sbom: Sbom, snapshot: str, out: TextIO
+) -> None:
+    """A CycloneDX 1.6 VDR written as findings come: one vulnerability entry per finding
+    (an advisory that affects several components appears once per component, each with its
+    own VEX analysis), then the affected components (bounded by the SBOM)."""
+    refs: set[str] = set()
+
+    def vulnerabilities() -> Iterator[dict[str, Any]]:
+        for f in findings:
+            refs.add(f.finding.component_ref)
+            entry = _vulnerability(f)
+            entry["affects"].append({"ref": f.finding.component_ref})
+            if f.vex is not None:
+                entry["analysis"] = _analysis(f)
+            yield entry
+
+    def components() -> dict[str, Any]:
+        return {
+            "components": [
+                {
+                    "bom-ref": c.ref,
+                    "type": c.type or "library",
+                    "name": c.name,
+                    **({"version": c.version} if c.version else {}),
+                    **({"purl": c.purl} if c.purl else {}),
+                }
+                for c in sbom.components
+                if c.ref in refs
+            ]
         }
-        for c in result.sbom.components
-        if c.ref in refs
-    ]
-    vulnerabilities: dict[str, dict[str, Any]] = {}
-    for f in result.findings:
-        entry = vulnerabilities.setdefault(f.finding.advisory_id, _vulnerability(f))
-        entry["affects"].append({"ref": f.finding.component_ref})
-        if f.vex is not None:
-            entry["analysis"] = _analysis(f)
-    return {
+
+    head = {
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
         "serialNumber": f"urn:uuid:{uuid.uuid4()}",
@@ -124,11 +182,17 @@ def to_cyclonedx_vdr(result: ScanResult) -> dict[str, Any]:
         "metadata": {
             "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "tools": {"components": [{"type": "application", "name": "clearroom"}]},
-            "properties": [{"name": "clearroom:advisory-snapshot", "value": result.snapshot}],
+            "properties": [{"name": "clearroom:advisory-snapshot", "value": snapshot}],
         },
-        "components": components,
-        "vulnerabilities": list(vulnerabilities.values()),
     }
+    _stream_object(out, head, "vulnerabilities", vulnerabilities(), components)
+
+
+def to_cyclonedx_vdr(result: ScanResult) -> dict[str, Any]:
+    buffer = io.StringIO()
+    write_cyclonedx_vdr(result.findings, result.sbom, result.snapshot, buffer)
+    loaded: dict[str, Any] = json.loads(buffer.getvalue())
+    return loaded
 
 
 def _vulnerability(f: ScanFinding) -> dict[str, Any]:

@@ -10,13 +10,13 @@ Each result names the advisory snapshot it used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from clearroom.sbom.model import Sbom
-from clearroom.vulns.match import AdvisoryLookup, Finding, MatchReport, match_report
+from clearroom.vulns.match import AdvisoryLookup, Finding, MatchReport, MatchRun
 from clearroom.vulns.vex import VexDocument, VexError, VexStatement
 from clearroom.vulns.vex.resolve import applies_to
 
@@ -86,11 +86,7 @@ class ScanResult:
 
     def counts(self) -> dict[str, int]:
         """Open findings (affected or unknown, after VEX) per severity rating."""
-        counts = dict.fromkeys(SEVERITY_ORDER, 0)
-        for f in self.findings:
-            if f.status in ("affected", "unknown", "under_investigation"):
-                counts[f.rating if f.rating in counts else "unknown"] += 1
-        return counts
+        return open_counts(self.findings)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,12 +107,76 @@ class ScanResult:
         }
 
 
+OPEN_STATUSES = ("affected", "unknown", "under_investigation")
+
+
+def open_counts(findings: Iterable[ScanFinding]) -> dict[str, int]:
+    """Open findings (affected or unknown, after VEX) per severity rating."""
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    for f in findings:
+        if f.status in OPEN_STATUSES:
+            counts[f.rating if f.rating in counts else "unknown"] += 1
+    return counts
+
+
+class ScanRun:
+    """A scan whose findings are produced one at a time, in component order, so a writer can
+    emit each as it comes and memory stays bounded however many there are. The totals
+    (``counts``, ``total``, the match summary) are final once :meth:`findings` is exhausted.
+
+    :func:`scan` collects the same findings, sorted worst first."""
+
+    def __init__(self, sbom: Sbom, store: AdvisoryLookup, vex: Iterable[VexDocument] = ()) -> None:
+        self.sbom = sbom
+        self.match = MatchRun(sbom.components, store)
+        self.statements = [s for document in vex for s in document.statements]
+        self.counts = dict.fromkeys(SEVERITY_ORDER, 0)
+        self.total = 0
+
+    @property
+    def snapshot(self) -> str:
+        return self.match.snapshot
+
+    def findings(self) -> Iterator[ScanFinding]:
+        for found in self.match.findings():
+            finding = _with_vex(self.sbom, found, self.statements)
+            self.total += 1
+            if finding.status in OPEN_STATUSES:
+                self.counts[_rank(finding)] += 1
+            yield finding
+
+    def summary(self) -> dict[str, Any]:
+        """Everything of :meth:`ScanResult.to_dict` but the findings (final after them)."""
+        return {
+            "matched": self.match.matched,
+            "not_matchable": [
+                {"ref": n.component_ref, "name": n.name, "purl": n.purl, "reason": n.reason}
+                for n in self.match.not_matchable
+            ],
+            "open_by_severity": dict(self.counts),
+        }
+
+    def head(self) -> dict[str, Any]:
+        return {
+            "sbom": {
+                "format": self.sbom.format,
+                "spec_version": self.sbom.spec_version,
+                "serial": self.sbom.serial,
+                "components": len(self.sbom.components),
+            },
+            "advisory_snapshot": self.snapshot,
+        }
+
+
 def scan(sbom: Sbom, store: AdvisoryLookup, vex: Iterable[VexDocument] = ()) -> ScanResult:
-    report = match_report(sbom.components, store)
-    statements = [s for document in vex for s in document.statements]
-    findings = [_with_vex(sbom, f, statements) for f in report.findings]
-    findings.sort(key=lambda f: (SEVERITY_ORDER.index(_rank(f)), f.finding.component_name))
-    return ScanResult(sbom, report, tuple(findings))
+    run = ScanRun(sbom, store, vex)
+    findings = sorted(run.findings(), key=_order)
+    return ScanResult(sbom, run.match.report(f.finding for f in findings), tuple(findings))
+
+
+def _order(f: ScanFinding) -> tuple[int, str]:
+    """Worst first, then by component name."""
+    return SEVERITY_ORDER.index(_rank(f)), f.finding.component_name
 
 
 def _rank(f: ScanFinding) -> str:

@@ -93,10 +93,7 @@ def ingest_sbom(document: Document) -> ReleaseSbom:
         try:
             sbom = load_sbom(path)
         except SbomError as exc:
-            parsed, _ = ReleaseSbom.objects.update_or_create(
-                document=document, defaults={"release": release, "error": str(exc)}
-            )
-            return parsed
+            return record_unreadable(document, str(exc))
         try:
             validation = validate_sbom(path).to_dict()
         except SbomError as exc:  # parsable leniently, not as strict JSON (e.g. tag-value)
@@ -147,6 +144,38 @@ def ingest_sbom(document: Document) -> ReleaseSbom:
     return parsed
 
 
+MAX_REASON_CHARS = 1000
+
+
+def record_unreadable(document: Document, reason: str) -> ReleaseSbom:
+    """Record why ``document`` could not be read (the components page and the API show it), in
+    place of any earlier parse: an SBOM that failed never silently vanishes."""
+    reason = (reason.strip() or "unknown error")[:MAX_REASON_CHARS]
+    with transaction.atomic():  # a savepoint when called inside a jobs runner's transaction
+        parsed, _ = ReleaseSbom.objects.update_or_create(
+            document=document,
+            defaults={
+                "release": document.release,
+                "components": 0,
+                "error": reason,
+                "parsed_at": timezone.now(),
+            },
+        )
+        parsed.rows.all().delete()
+    return parsed
+
+
+def ingest_failed(document_pk: int, error: str) -> None:
+    """The ``sbom.ingest`` job gave up (its last attempt raised, timed out or crashed): store
+    the first line of the final error as the reason - the rest is a traceback for operators,
+    kept in the job's record, not for the page."""
+    document = Document.objects.filter(pk=document_pk, kind=Document.Kind.SBOM).first()
+    if document is None:
+        return
+    summary = next((line for line in error.splitlines() if line.strip()), "")
+    record_unreadable(document, f"reading the SBOM failed on every attempt: {summary}")
+
+
 # --- components → findings --------------------------------------------------------------------
 
 
@@ -190,8 +219,12 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
     else:
         components = {str(c.pk): c for c in _of_packages(rows, packages)}
     store = advisory_store()
+    # the findings table is where an undecidable component shows: keep one "unknown" finding
+    # per advisory rather than a not-matchable note nobody would see (fail closed)
     report = match_report(
-        (_Row(pk, c.name, c.version or None, c.purl) for pk, c in components.items()), store
+        (_Row(pk, c.name, c.version or None, c.purl) for pk, c in components.items()),
+        store,
+        collapse_unparsable=False,
     )
     vex = vex_statements(release)
     statements = [s for s, _ in vex]

@@ -11,7 +11,11 @@ from clearroom.server.catalog.models import Document, Release
 from clearroom.server.vulnerabilities import services
 
 
-@job("sbom.ingest", max_attempts=3, timeout=900)
+def _ingest_failed(*, error: str, document: int) -> None:
+    services.ingest_failed(document, error)
+
+
+@job("sbom.ingest", max_attempts=3, timeout=900, on_failure=_ingest_failed)
 def ingest(*, document: int) -> dict[str, Any] | None:
     found = Document.objects.filter(pk=document, kind=Document.Kind.SBOM).first()
     if found is None:

@@ -1,14 +1,17 @@
 """Alpine: apk version ordering, as documented in apk-package(5) and followed by OSV:
-``number{.number}...{letter}{_suffix{number}}...{~hash}{-r#}``.
+``number{.number}...{letter{number}}{_suffix{number}}...{~hash}{-r#}``.
 
 Numbers compare numerically, except that after the first one a number written with a leading
 zero compares as a string (``1.02 < 1.1``; missing numbers are 0); then the optional single
-lower-case letter (none < a < z); then the suffixes pairwise, ``_alpha < _beta < _pre < _rc <
+lower-case letter (none < a < z) and the number right after it, as apk 2 tokenises
+``5.1p1-r0`` and ``1.9.5p2`` (the openssh and sudo histories; none < ``p`` < ``p0`` < ``p1``,
+a leading zero compares as a string); then the suffixes pairwise, ``_alpha < _beta < _pre < _rc <
 (none) < _cvs < _svn < _git < _hg < _p``, each with its number (default 0); then ``-r#``
 (absent = ``-r0``, ``-r`` = ``-r0``). The ``~hash`` is ignored.
 
 Known deviations: strings outside that grammar (upper-case letters, unknown suffixes such as
-``_blah``, ``-r-1``, a leading ``.``) are refused; ``apk version -t`` orders some of them by its
+``_blah``, ``-r-1``, a leading ``.``, more numbers after the letter's: ``1.2p1.3``) are
+refused; ``apk version -t`` orders some of them by its
 own fallbacks, which differ between apk 2 and apk 3. The leading-zero rule makes the order
 non-transitive for a few padded zeros (``1.0``, ``1``, ``1.00``), so the key compares pairwise.
 """
@@ -36,7 +39,7 @@ def _component_cmp(a: str, a_first: bool, b: str, b_first: bool) -> int:
 
 
 class AlpineKey(PairwiseKey):
-    __slots__ = ("build", "components", "letter", "suffixes")
+    __slots__ = ("build", "components", "letter", "letter_number", "suffixes")
 
     def __init__(
         self,
@@ -44,9 +47,11 @@ class AlpineKey(PairwiseKey):
         letter: str,
         suffixes: tuple[tuple[int, int], ...],
         build: int,
+        letter_number: str = "",
     ) -> None:
         self.components = components
         self.letter = letter
+        self.letter_number = letter_number
         self.suffixes = suffixes
         self.build = build
 
@@ -59,7 +64,8 @@ class AlpineKey(PairwiseKey):
         suffixes = list(self.suffixes)
         while suffixes and suffixes[-1] == _NO_SUFFIX:
             suffixes.pop()
-        return (tuple(numbers), self.letter, tuple(suffixes), self.build)
+        after_letter = int(self.letter_number) if self.letter_number else -1
+        return (tuple(numbers), self.letter, after_letter, tuple(suffixes), self.build)
 
     def _cmp(self, other: Any) -> int:
         mine, theirs = self.components, other.components
@@ -71,6 +77,13 @@ class AlpineKey(PairwiseKey):
                 return diff
         if self.letter != other.letter:
             return -1 if self.letter < other.letter else 1
+        mine_n, theirs_n = self.letter_number, other.letter_number
+        if mine_n != theirs_n:  # apk: no number after the letter < any number (p < p0 < p1)
+            if not mine_n or not theirs_n:
+                return -1 if not mine_n else 1
+            diff = _component_cmp(mine_n, False, theirs_n, False)
+            if diff:
+                return diff
         for i in range(max(len(self.suffixes), len(other.suffixes))):
             sa = self.suffixes[i] if i < len(self.suffixes) else _NO_SUFFIX
             sb = other.suffixes[i] if i < len(other.suffixes) else _NO_SUFFIX
@@ -95,9 +108,11 @@ class Alpine(VersionScheme):
                 i += 1
                 continue
             break
-        letter = ""
+        letter, letter_number = "", ""
         if i < n and "a" <= version[i] <= "z":
             letter, i = version[i], i + 1
+            end = _DIGITS.match(version, i).end()  # type: ignore[union-attr]
+            letter_number, i = version[i:end], end
         suffixes: list[tuple[int, int]] = []
         while i < n and version[i] == "_":
             m = _SUFFIX.match(version, i + 1)
@@ -125,4 +140,4 @@ class Alpine(VersionScheme):
                 f"unexpected {version[i:]!r}: expected "
                 "number{.number}{letter}{_suffix{number}}{~hash}{-r#}",
             )
-        return AlpineKey(tuple(components), letter, tuple(suffixes), build)
+        return AlpineKey(tuple(components), letter, tuple(suffixes), build, letter_number)
