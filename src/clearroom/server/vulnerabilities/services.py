@@ -34,6 +34,7 @@ from clearroom.sbom.validate import validate_sbom
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.authz import Actor, visible_files
 from clearroom.server.catalog.models import Document, Product, Release
+from clearroom.server.catalog.signals import announce
 from clearroom.server.errors import Forbidden, Unauthenticated
 from clearroom.server.notifications.models import Notification
 from clearroom.server.notifications.services import notify
@@ -95,6 +96,7 @@ def ingest_sbom(document: Document) -> ReleaseSbom:
             parsed, _ = ReleaseSbom.objects.update_or_create(
                 document=document, defaults={"release": release, "error": str(exc)}
             )
+            announce([release.pk])
             return parsed
         try:
             validation = validate_sbom(path).to_dict()
@@ -143,6 +145,7 @@ def ingest_sbom(document: Document) -> ReleaseSbom:
             )
         Component.objects.bulk_create(rows, batch_size=1000)
         enqueue("vulns.evaluate", release=release.pk, dedupe_key=f"evaluate:{release.pk}")
+        announce([release.pk])
     return parsed
 
 
@@ -238,6 +241,7 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
         )
         if new:
             _notify(release, new)
+        announce([release.pk])
     return evaluation
 
 
