@@ -123,7 +123,7 @@ def test_checks_of_an_evaluation_not_yet_accepted_cannot_be_run(demo: Release) -
     headers = {"Authorization": f"Bearer {_token('regulator', REGULATOR)}"}
     answer = Client().post(f"/api/evaluations/{requested.ref}/checks", headers=headers)
     assert answer.status_code == 409
-    assert "once the vendor accepts" in answer.json()["detail"]
+    assert "from the vendor's acceptance" in answer.json()["detail"]
     assert not requested.checks.exists()
 
 
@@ -147,3 +147,16 @@ def test_demo_regulator_sees_current_checks(demo: Release, log_writer) -> None:
     assert f"{sum(counts.values())} open: {listed}" in section and sum(counts.values()) >= 2
     assert "None open" not in section
     assert section.count("<time datetime=") == 4  # when each check ran
+
+
+def test_checks_of_a_reported_evaluation_stay_as_submitted(demo: Release) -> None:
+    """The report ends the evaluator's access, so its checks learn nothing new afterwards: the
+    lab's reported evaluation keeps the checks it had when the report was submitted."""
+    lab = Evaluation.objects.get(evaluator__slug="testlab-europe")
+    assert lab.state == Evaluation.State.REPORTED
+    before = {c.check_id: (c.detail, c.checked_at) for c in lab.checks.all()}
+    _read_the_sbom(demo)
+    assert {c.check_id: (c.detail, c.checked_at) for c in lab.checks.all()} == before
+    headers = {"Authorization": f"Bearer {_token('evaluator', 'testlab-europe')}"}
+    answer = Client().post(f"/api/evaluations/{lab.ref}/checks", headers=headers)
+    assert answer.status_code == 409 and "until the final report" in answer.json()["detail"]

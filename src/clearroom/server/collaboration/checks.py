@@ -1,12 +1,12 @@
 """The automated checks on an evaluation: what the centre knows about the release, as facts the
 evaluator starts from (and may disagree with).
 
-They are attached when the vendor accepts the evaluation and run again whenever a fact they
-read changes - an SBOM read, the release's vulnerabilities evaluated, a fact about it recorded
-or logged (:data:`clearroom.server.catalog.signals.release_facts_changed`) - or when the
-evaluator asks. Each result keeps when it ran. Work the centre has not done yet
-(an SBOM not read yet, vulnerabilities not evaluated yet) is said so, never reported as a
-failure or as "nothing found"."""
+They are attached when the vendor accepts the evaluation and, until the final report, run
+again whenever a fact they read changes - an SBOM read, the release's vulnerabilities
+evaluated, a fact about it recorded or logged
+(:data:`clearroom.server.catalog.signals.release_facts_changed`) - or when the evaluator asks.
+Each result keeps when it ran. Work the centre has not done yet (an SBOM not read yet,
+vulnerabilities not evaluated yet) is said so, never reported as a failure or as "nothing found"."""
 
 from __future__ import annotations
 
@@ -29,8 +29,10 @@ _log = logging.getLogger(__name__)
 Outcome = CheckResult.Outcome
 Result = tuple[str, str, str, dict[str, object]]
 """(outcome, title, detail, data)"""
-CHECKED_STATES = (Evaluation.State.ACCEPTED, Evaluation.State.REPORTED)
-"""Evaluations that carry checks (attached on acceptance)."""
+RUNS_WHILE = Evaluation.State.ACCEPTED
+"""Checks run from the vendor's acceptance to the final report: the evaluator's access (and so
+what it may learn of the release's confidential SBOMs) ends with the report, and the checks of
+a reported evaluation stay as they were when it was submitted."""
 
 
 def _score(quality: dict[str, Any], standard: str) -> float | None:
@@ -142,11 +144,11 @@ def attach(evaluation: Evaluation) -> list[CheckResult]:
 
 
 def refresh(releases: list[int]) -> int:
-    """Run the checks again on every evaluation of ``releases`` that carries them; returns
-    how many evaluations. In a savepoint: a failure here undoes nothing of the caller's."""
+    """Run the checks again on every accepted evaluation of ``releases``; returns how many
+    evaluations. In a savepoint: a failure here undoes nothing of the caller's."""
     with transaction.atomic():
         found = list(
-            Evaluation.objects.filter(release__in=releases, state__in=CHECKED_STATES)
+            Evaluation.objects.filter(release__in=releases, state=RUNS_WHILE)
             .select_related("release")
             .order_by("pk")
         )

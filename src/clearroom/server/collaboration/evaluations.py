@@ -181,13 +181,13 @@ def record_verdict(
 
 def rerun_checks(evaluation: Evaluation) -> None:
     """Run the automated checks again now (they also re-run by themselves when a fact they
-    read changes): for an accepted or reported evaluation, which carries them."""
+    read changes), from the vendor's acceptance until the final report."""
     with transaction.atomic():
         locked = Evaluation.objects.select_for_update(of=("self",)).get(pk=evaluation.pk)
-        if locked.state not in checks.CHECKED_STATES:
+        if locked.state != checks.RUNS_WHILE:
             raise Conflict(
                 f"the evaluation is {locked.get_state_display().lower()}; the automated checks"
-                " run once the vendor accepts it"
+                " run from the vendor's acceptance until the final report"
             )
         checks.attach(locked)
 

@@ -153,7 +153,7 @@ def evaluation(request: HttpRequest, ref: str) -> HttpResponse:
         "may_decide": found.state == Evaluation.State.REQUESTED
         and may(Permission.EVALUATION_DECIDE),
         "may_work": found.state == Evaluation.State.ACCEPTED and may(Permission.EVALUATION_WRITE),
-        "may_rerun": found.state in checks.CHECKED_STATES and may(Permission.EVALUATION_WRITE),
+        "may_rerun": found.state == checks.RUNS_WHILE and may(Permission.EVALUATION_WRITE),
         "default_until": (timezone.now() + evaluations.DEFAULT_ACCESS).strftime("%Y-%m-%d"),
         "api_url": reverse("api:evaluation", kwargs={"ref": found.ref}),
     }
