@@ -245,7 +245,7 @@ def test_release_page_shows_pending_facts_before_they_are_logged(
 ) -> None:
     text = page(world.client("maintainer"), release_url(world.published))
     assert "In the transparency log" in text
-    assert "Publication:" in text and text.count(">pending</span>") == 4  # release + 3 files
+    assert "Release published:" in text and text.count(">pending</span>") == 4  # release + 3 files
     assert "/receipt" not in text
 
 
@@ -263,7 +263,7 @@ def test_release_page_links_each_file_and_the_release_to_their_entries_and_recei
         assert f'href="{url}/receipt" download' in row
     publication = world.published.log_entries.get(artifact=None, document=None)
     assert (
-        f'Publication:\n      entry <a href="/api/log/entries/{publication.leaf_hash}">'
+        f'Release published:\n      entry <a href="/api/log/entries/{publication.leaf_hash}">'
         f"#{publication.index}</a>" in text
     )
     assert ">pending</span>" not in text
@@ -273,12 +273,14 @@ def test_release_page_shows_the_withdrawal_fact_too(world: World, log_writer) ->
     log_writer()
     services.withdraw_release(actor(world), world.published, reason="CVE-2026-0002")
     text = page(Client(), release_url(world.published))
-    assert "Publication:" in text and "Withdrawal:" in text
-    assert text.index("Publication:") < text.index("Withdrawal:")
+    assert "Release published:" in text and "Release withdrawn:" in text
+    assert text.index("Release published:") < text.index("Release withdrawn:")
     assert "pending</span> — committed" in text  # the withdrawal waits for its index
     log_writer()
     text = page(Client(), release_url(world.published))
-    assert re.search(r"Withdrawal:\s+entry <a href=\"/api/log/entries/[0-9a-f]{64}\">#4</a>", text)
+    assert re.search(
+        r"Release withdrawn:\s+entry <a href=\"/api/log/entries/[0-9a-f]{64}\">#4</a>", text
+    )
 
 
 def test_anonymous_visitors_see_no_confidential_file_on_the_release_page(

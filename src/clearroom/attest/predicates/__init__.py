@@ -117,3 +117,7 @@ def validate_statement(statement: Statement) -> None:
             f"{', '.join(sorted(_VALIDATORS))}"
         )
     validate(statement)
+
+
+PREDICATE_TYPES = tuple(_VALIDATORS)
+"""Every predicate type a statement accepted by Clearroom may have (what pages must name)."""

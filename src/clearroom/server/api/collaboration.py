@@ -103,7 +103,13 @@ def evaluation_out(e: Evaluation) -> dict[str, Any]:
         "decline_reason": e.decline_reason,
         "access_until": _time(e.grant.expires_at) if e.grant else None,
         "checks": [
-            {"check": c.check_id, "title": c.title, "outcome": c.outcome, "detail": c.detail}
+            {
+                "check": c.check_id,
+                "title": c.title,
+                "outcome": c.outcome,
+                "detail": c.detail,
+                "checked_at": _time(c.checked_at),
+            }
             for c in e.checks.all()
         ],
         "catalogue": standards.reference(e.catalogue) if e.catalogue else None,
@@ -267,6 +273,18 @@ def add_evaluation_finding(request: HttpRequest, ref: str, data: FindingIn) -> A
         request.auth.actor, found.release, evaluation=found, **data.dict()
     )
     return Status(201, finding_out(made))
+
+
+@router.post(
+    "/evaluations/{ref}/checks",
+    response={200: dict[str, Any], **ERRORS},
+    summary="Run the automated checks again now (they also re-run when the release's facts change)",
+    auth=Allow(Permission.EVALUATION_WRITE, "evaluation"),
+)
+def rerun_checks(request: HttpRequest, ref: str) -> Any:
+    found = request.auth.resource.obj
+    evaluations.rerun_checks(found)
+    return evaluation_out(found)
 
 
 @router.post(

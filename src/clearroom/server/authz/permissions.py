@@ -121,7 +121,9 @@ RULES: dict[Permission, Rule] = {
         "party", "See an evaluation the organisation is a party to, with its checks and verdicts."
     ),
     Permission.EVALUATION_WRITE: Rule(
-        "counterpart", "Record verdicts and findings, and submit the signed final report."
+        "counterpart",
+        "Record verdicts and findings, re-run the automated checks, and submit the signed final"
+        " report.",
     ),
     Permission.FINDING_RAISE: Rule("member", "Raise a finding about a release one may see."),
     Permission.FINDING_VERIFY: Rule(

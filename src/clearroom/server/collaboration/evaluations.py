@@ -179,6 +179,19 @@ def record_verdict(
     return verdict
 
 
+def rerun_checks(evaluation: Evaluation) -> None:
+    """Run the automated checks again now (they also re-run by themselves when a fact they
+    read changes), from the vendor's acceptance until the final report."""
+    with transaction.atomic():
+        locked = Evaluation.objects.select_for_update(of=("self",)).get(pk=evaluation.pk)
+        if locked.state != checks.RUNS_WHILE:
+            raise Conflict(
+                f"the evaluation is {locked.get_state_display().lower()}; the automated checks"
+                " run from the vendor's acceptance until the final report"
+            )
+        checks.attach(locked)
+
+
 def submit_report(actor: Actor, evaluation: Evaluation, data: bytes) -> Evaluation:
     """The final report: an SLSA VSA signed by the evaluator's registered key, about the
     release's artifacts. It is logged, the evaluation is closed and the access grant ends."""

@@ -81,7 +81,9 @@ class Evaluation(models.Model):
 
 
 class CheckResult(models.Model):
-    """An automated check's outcome, attached to an evaluation when it is accepted."""
+    """An automated check's outcome, attached to an evaluation when it is accepted and run again
+    whenever a fact it reads changes (or the evaluator asks): what the centre knows now, with
+    the moment it was checked."""
 
     class Outcome(models.TextChoices):
         PASS = "pass", "Pass"
@@ -94,7 +96,7 @@ class CheckResult(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     detail = models.TextField(blank=True)
     data = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(default=timezone.now, help_text="When it last ran.")
 
     class Meta:
         ordering = ["check_id"]

@@ -18,7 +18,7 @@ from clearroom.server.authz import Actor, Permission
 from clearroom.server.authz.routes import allow, authorized
 from clearroom.server.authz.rules import decide
 from clearroom.server.catalog.models import Release
-from clearroom.server.collaboration import access, discussions, evaluations
+from clearroom.server.collaboration import access, checks, discussions, evaluations
 from clearroom.server.collaboration.models import (
     Evaluation,
     ReviewFinding,
@@ -153,6 +153,7 @@ def evaluation(request: HttpRequest, ref: str) -> HttpResponse:
         "may_decide": found.state == Evaluation.State.REQUESTED
         and may(Permission.EVALUATION_DECIDE),
         "may_work": found.state == Evaluation.State.ACCEPTED and may(Permission.EVALUATION_WRITE),
+        "may_rerun": found.state == checks.RUNS_WHILE and may(Permission.EVALUATION_WRITE),
         "default_until": (timezone.now() + evaluations.DEFAULT_ACCESS).strftime("%Y-%m-%d"),
         "api_url": reverse("api:evaluation", kwargs={"ref": found.ref}),
     }
@@ -191,6 +192,15 @@ def decide_evaluation(request: HttpRequest, ref: str) -> HttpResponse:
     else:
         evaluations.decline(auth.actor, found, reason=request.POST.get("reason", ""))
         messages.success(request, "Declined; the evaluator is told why.")
+    return redirect("portal:evaluation", ref=ref)
+
+
+@require_POST
+@portal_view(back=_back_to("evaluation"))
+@allow(Permission.EVALUATION_WRITE, "evaluation")
+def rerun_checks(request: HttpRequest, ref: str) -> HttpResponse:
+    evaluations.rerun_checks(authorized(request).resource.obj)
+    messages.success(request, "Automated checks run again.")
     return redirect("portal:evaluation", ref=ref)
 
 

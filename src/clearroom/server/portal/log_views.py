@@ -21,15 +21,14 @@ from django.views.decorators.http import require_GET
 
 from clearroom.server.authz.permissions import Permission
 from clearroom.server.authz.routes import allow
+from clearroom.server.portal.fact_kinds import FILE_FACTS, Described, describe, organisation_names
 from clearroom.server.transparency import services as log
 from clearroom.server.transparency.identity import verifier, witnesses
 from clearroom.server.transparency.models import LogEntry
-from clearroom.tlog import facts
 from clearroom.tlog.errors import TlogError
 
 RECENT = 25
 """Entries per page of the table, newest first."""
-FACT_LABELS = {facts.ARTIFACT: "Artifact", facts.DOCUMENT: "Document"}
 
 
 @dataclass(frozen=True)
@@ -38,12 +37,8 @@ class Row:
 
     index: int
     fact: str
-    label: str
-    release: str | None
-    """``vendor/product@version``."""
-    release_url: str | None
-    name: str | None
-    """The file's name; None for a confidential file and for release facts."""
+    about: Described
+    """Its label, release, subject and author (:mod:`.fact_kinds`)."""
     is_file: bool
     sha256: str
     time: datetime | None
@@ -53,30 +48,6 @@ class Row:
     """None while no published checkpoint covers the entry."""
 
 
-def _release_url(release: Any) -> str | None:
-    if not isinstance(release, dict):
-        return None
-    try:
-        return reverse(
-            "portal:release", args=[release["vendor"], release["product"], release["version"]]
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _release_ref(release: dict[str, Any] | None) -> str | None:
-    if release is None:
-        return None
-    return f"{release.get('vendor')}/{release.get('product')}@{release.get('version')}"
-
-
-def _label(fact: dict[str, Any]) -> str:
-    if fact.get("fact") == facts.RELEASE:
-        return "Release withdrawn" if fact.get("state") == "withdrawn" else "Release published"
-    label = FACT_LABELS.get(str(fact.get("fact")), "Unknown fact")
-    return f"{label} ({fact['kind']})" if fact.get("kind") else label
-
-
 def _time(text: Any) -> datetime | None:
     try:
         return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
@@ -84,30 +55,39 @@ def _time(text: Any) -> datetime | None:
         return None
 
 
-def _row(entry: LogEntry, size: int) -> Row:
-    assert entry.index is not None
+def _parsed(entry: LogEntry) -> dict[str, Any]:
     try:
-        fact: dict[str, Any] = json.loads(bytes(entry.entry))
+        fact = json.loads(bytes(entry.entry))
     except ValueError:
-        fact = {}
-    release = fact.get("release") if isinstance(fact.get("release"), dict) else None
-    covered = entry.index < size
-    return Row(
-        index=entry.index,
-        fact=entry.fact,
-        label=_label(fact),
-        release=_release_ref(release),
-        release_url=_release_url(release),
-        name=fact.get("name") if isinstance(fact.get("name"), str) else None,
-        is_file=entry.fact in FACT_LABELS,
-        sha256=entry.subject_sha256,
-        time=_time(fact.get("time")),
-        leaf_hash=entry.leaf_hash,
-        entry_url=reverse("api:log-entry", kwargs={"leaf_hash": entry.leaf_hash}),
-        receipt_url=(
-            reverse("api:log-receipt", kwargs={"leaf_hash": entry.leaf_hash}) if covered else None
-        ),
-    )
+        return {}
+    return fact if isinstance(fact, dict) else {}
+
+
+def _rows(entries: list[LogEntry], size: int) -> list[Row]:
+    parsed = [_parsed(entry) for entry in entries]
+    names = organisation_names(parsed)
+    rows = []
+    for entry, fact in zip(entries, parsed, strict=True):
+        assert entry.index is not None
+        covered = entry.index < size
+        rows.append(
+            Row(
+                index=entry.index,
+                fact=entry.fact,
+                about=describe(fact, names),
+                is_file=entry.fact in FILE_FACTS,
+                sha256=entry.subject_sha256,
+                time=_time(fact.get("time")),
+                leaf_hash=entry.leaf_hash,
+                entry_url=reverse("api:log-entry", kwargs={"leaf_hash": entry.leaf_hash}),
+                receipt_url=(
+                    reverse("api:log-receipt", kwargs={"leaf_hash": entry.leaf_hash})
+                    if covered
+                    else None
+                ),
+            )
+        )
+    return rows
 
 
 def _before(request: HttpRequest) -> int | None:
@@ -132,7 +112,7 @@ def log_page(request: HttpRequest) -> HttpResponse:
     if before is not None:
         sequenced = sequenced.filter(index__lt=before)
     page = list(sequenced.order_by("-index")[: RECENT + 1])
-    rows = [_row(entry, size) for entry in page[:RECENT]]
+    rows = _rows(page[:RECENT], size)
 
     log_url = settings.CONFIG.base_url.rstrip("/") + reverse("portal:log")
     api_url = settings.CONFIG.base_url.rstrip("/") + reverse("api:log")

@@ -18,28 +18,16 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from clearroom.attest.predicates import (
-    CLAIM,
-    KEY_EVENT,
-    RELEASE_MANIFEST,
-    RELEASE_STATUS,
-    SLSA_PROVENANCE,
-    SLSA_VSA,
-)
+from clearroom.attest.predicates import RELEASE_MANIFEST, RELEASE_STATUS
 from clearroom.server.accounts.models import Organisation
+from clearroom.server.attestations.centre import centre_key
 from clearroom.server.attestations.models import Attestation, SigningKey
 from clearroom.server.catalog.models import Release
+from clearroom.server.portal.fact_kinds import statement_label
 from clearroom.server.transparency import services as log
 from clearroom.server.transparency.models import LogEntry
 from clearroom.tlog.errors import TlogError
 
-PREDICATE_LABELS = {
-    RELEASE_MANIFEST: "Release manifest",
-    SLSA_PROVENANCE: "Build provenance (SLSA)",
-    SLSA_VSA: "Verification summary (SLSA VSA)",
-    CLAIM: "Claim",
-    KEY_EVENT: "Key event",
-}
 SHORT = 16
 """Hex digits of a keyid shown in tables; the full keyid is in the title and the JSON."""
 
@@ -117,32 +105,53 @@ class Signer:
     url: str | None
     """Its row on the organisation's page; None for a key the centre does not list."""
     status: str
-    """``valid``, ``revoked``, ``expired``, ``not yet valid`` or ``unknown``."""
+    """``valid``, ``revoked``, ``expired``, ``not yet valid``, ``centre`` (the centre's own
+    attestation key) or ``unknown``."""
+    organisation: str | None
+    """The name of the organisation that holds the key (None: unknown key)."""
 
 
 @dataclass(frozen=True)
 class SignedStatement:
     kind: str
     predicate_type: str
+    organisation: str
+    """The name of the organisation whose registered keys signed it."""
+    organisation_url: str
     signers: tuple[Signer, ...]
     log: LogRef | None
     """None: not logged yet (a draft's statements are logged when it is published)."""
     created_at: datetime
 
 
+CENTRE = "this centre"
+
+
 def _signers(a: Attestation, keys: dict[str, SigningKey], now: datetime) -> tuple[Signer, ...]:
     found = []
     for keyid in a.signer_keyids:
         key = keys.get(keyid)
+        if key is not None:
+            owner: str | None = key.organisation.name
+            status = key_status(key, now)
+        elif keyid == centre_key().keyid:  # read only for a key no organisation registered
+            owner, status = CENTRE, "centre"
+        else:
+            owner, status = None, "unknown"
         found.append(
             Signer(
                 keyid=keyid,
                 short=short_keyid(keyid),
                 url=key_url(key.organisation.slug, keyid) if key else None,
-                status=key_status(key, now) if key else "unknown",
+                status=status,
+                organisation=owner,
             )
         )
     return tuple(found)
+
+
+def _organisation_url(organisation: Organisation) -> str:
+    return reverse("portal:organisation", args=[organisation.slug])
 
 
 def _first_public(files: Iterable[Any]) -> str | None:
@@ -169,8 +178,10 @@ def release_context(
     coverage = _Coverage()
     statements = [
         SignedStatement(
-            kind=PREDICATE_LABELS.get(a.predicate_type, "Signed statement"),
+            kind=statement_label(a.predicate_type),
             predicate_type=a.predicate_type,
+            organisation=a.organisation.name,
+            organisation_url=_organisation_url(a.organisation),
             signers=_signers(a, keys, now),
             log=_log_ref(a.log_entry, coverage),
             created_at=a.created_at,

@@ -65,6 +65,7 @@ urlpatterns = [
     path("evaluations/<str:ref>/", collaboration.evaluation, name="evaluation"),
     path("evaluations/<str:ref>/decide", collaboration.decide_evaluation, name="evaluation-decide"),
     path("evaluations/<str:ref>/work", collaboration.evaluation_work, name="evaluation-work"),
+    path("evaluations/<str:ref>/checks", collaboration.rerun_checks, name="evaluation-checks"),
     path("findings/<str:ref>/", collaboration.finding, name="finding"),
     path("findings/<str:ref>/act", collaboration.finding_action, name="finding-act"),
     path("threads/<str:ref>/", collaboration.thread, name="thread"),

@@ -37,7 +37,7 @@ from clearroom.server.catalog.models import Artifact, Document, Release
 from clearroom.server.errors import Forbidden, Invalid
 from clearroom.server.notifications.models import Notification
 from clearroom.server.pagecache.cache import anonymous_cache
-from clearroom.server.portal import collaboration, security, signatures
+from clearroom.server.portal import collaboration, fact_kinds, security, signatures
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.portal.forms import TokenForm, WithdrawForm
 from clearroom.server.standards.services import catalogues
@@ -236,8 +236,10 @@ def _release_page(
     artifacts = _files(actor, release, Artifact)
     documents = _files(actor, release, Document)
     release_facts = list(release.log_entries.filter(artifact=None, document=None).order_by("id"))
-    for fact in release_facts:  # the entry says which: published or withdrawn
-        fact.state = json.loads(bytes(fact.entry)).get("state", "")
+    entries = [json.loads(bytes(fact.entry)) for fact in release_facts]
+    names = fact_kinds.organisation_names(entries)
+    for fact, entry in zip(release_facts, entries, strict=True):  # the entry says what it is
+        fact.about = fact_kinds.describe(entry, names)
     context = {
         "release": release,
         "product": p,

@@ -27,6 +27,7 @@ from django.utils import timezone
 from clearroom.errors import ClearroomError
 from clearroom.server.audit import services as audit
 from clearroom.server.audit.models import AuditEvent
+from clearroom.server.catalog.signals import announce
 from clearroom.server.pagecache import generation
 from clearroom.server.transparency.identity import public_files, signer, witnesses
 from clearroom.server.transparency.models import LogEntry
@@ -167,19 +168,20 @@ class LogKeeper:
         rows = list(
             LogEntry.objects.filter(index__isnull=True)
             .order_by("id")
-            .values_list("pk", "entry")[:BATCH]
+            .values_list("pk", "entry", "release_id")[:BATCH]
         )
         if not rows:
             return 0
         try:
-            indexes = sequencer.add_many([bytes(entry) for _, entry in rows])
+            indexes = sequencer.add_many([bytes(entry) for _, entry, _ in rows])
         except Pushback as exc:
             self._stopping.wait(exc.retry_after)
             return 0
         now = timezone.now()
         with transaction.atomic():
-            for (pk, _), index in zip(rows, indexes, strict=True):
+            for (pk, _, _), index in zip(rows, indexes, strict=True):
                 LogEntry.objects.filter(pk=pk).update(index=index, sequenced_at=now)
+        announce(release for _, _, release in rows)  # after: never undoes the indexes
         return len(rows)
 
     def _reconcile(self, sequencer: Sequencer) -> None:

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from clearroom.blobs import ObjectNotFound
 from clearroom.server.catalog.models import Artifact, Document, Release, StoredFile
+from clearroom.server.catalog.signals import announce
 from clearroom.server.errors import Unavailable
 from clearroom.server.transparency.identity import public_files, verifier, witnesses
 from clearroom.server.transparency.models import LogEntry
@@ -92,6 +93,7 @@ def record_entry(
         **links,
     )
     transaction.on_commit(new_facts.set)
+    announce([release.pk if release else None])  # "M facts about the release, N logged"
     return row
 
 

@@ -35,6 +35,7 @@ from clearroom.server.accounts.models import Organisation
 from clearroom.server.authz import Actor, visible_files
 from clearroom.server.authz.rules import organisation_files
 from clearroom.server.catalog.models import Document, Product, Release
+from clearroom.server.catalog.signals import announce
 from clearroom.server.errors import Forbidden, Unauthenticated
 from clearroom.server.notifications.models import Notification
 from clearroom.server.notifications.services import notify
@@ -93,7 +94,9 @@ def ingest_sbom(document: Document) -> ReleaseSbom:
         try:
             sbom = load_sbom(path)
         except SbomError as exc:
-            return record_unreadable(document, str(exc))
+            parsed = record_unreadable(document, str(exc))
+            announce([release.pk])
+            return parsed
         try:
             validation = validate_sbom(path).to_dict()
         except SbomError as exc:  # parsable leniently, not as strict JSON (e.g. tag-value)
@@ -141,6 +144,7 @@ def ingest_sbom(document: Document) -> ReleaseSbom:
             )
         Component.objects.bulk_create(rows, batch_size=1000)
         enqueue("vulns.evaluate", release=release.pk, dedupe_key=f"evaluate:{release.pk}")
+        announce([release.pk])
     return parsed
 
 
@@ -273,6 +277,7 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
         )
         if new:
             _notify(release, new)
+        announce([release.pk])
     return evaluation
 
 
