@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 
 from clearroom.server.catalog.models import Confidentiality, Document, Release
 from clearroom.server.services import blob_store
 from clearroom.vulns.vex import VexError, load_vex
-from clearroom.vulns.vex.csaf import dump
+from clearroom.vulns.vex.csaf import dump, filename
 
 TLP_FOLDER = "white"
 MAX_DOCUMENTS = 10_000
@@ -35,11 +35,6 @@ class Advisory:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.body).hexdigest()
-
-
-def filename(tracking_id: str) -> str:
-    """CSAF 2.0 section 5.1: lower case, anything but ``+ - a-z 0-9`` becomes ``_``."""
-    return re.sub(r"[^+\-a-z0-9]+", "_", tracking_id.lower()) + ".json"
 
 
 def _time(moment: datetime) -> str:
@@ -74,15 +69,17 @@ def _advisory(release: Release, vex: list[Document]) -> Advisory | None:
         format=VexFormat.CSAF,
     )
     namespace = p.vendor.website or settings.CONFIG.base_url
-    csaf = dump(merged, namespace=namespace)
+    path = f"{release.published_at.year}/{filename(tracking_id)}"
+    csaf = dump(merged, namespace=namespace, canonical_url=url(path), lang="en", tlp="WHITE")
     csaf["document"]["title"] = f"VEX for {p.vendor.name} {p.name} {release.version}"
-    csaf["document"]["distribution"] = {
-        "tlp": {"label": "WHITE", "url": "https://www.first.org/tlp/"}
-    }
-    csaf["document"]["lang"] = "en"
     body = json.dumps(csaf, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
-    year = release.published_at.year
-    return Advisory(f"{year}/{filename(tracking_id)}", body, _time(newest), release)
+    return Advisory(path, body, _time(newest), release)
+
+
+def url(path: str = "") -> str:
+    """The absolute URL of ``path`` in the TLP:WHITE folder (the folder itself by default)."""
+    folder = reverse("csaf-folder", args=[TLP_FOLDER])
+    return settings.CONFIG.base_url.rstrip("/") + folder + path
 
 
 def advisories() -> list[Advisory]:
