@@ -4,13 +4,17 @@ was stopped, or killed, starts again on the same data)."""
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 
 from clearroom.attest.predicates.slsa import reports_reproduced, validate_vsa
+from clearroom.sbom.validate import validate_document
 from clearroom.server.attestations.services import statement_of
-from clearroom.server.catalog.models import AccessGrant
+from clearroom.server.catalog.models import AccessGrant, Document
 from clearroom.server.collaboration.models import Evaluation
 from clearroom.server.demo import seed
 from clearroom.server.demo_collaboration import LAB_POLICY, REBUILD
+from clearroom.server.services import blob_store
 from clearroom.server.standards.models import Catalogue
 
 
@@ -32,3 +36,20 @@ def test_lab_vsa_is_slsa_1_2_with_policy_digest(db, own_log) -> None:
     assert predicate["policy"]["digest"] == {"sha256": hashlib.sha256(LAB_POLICY).hexdigest()}
     validate_vsa(predicate)
     assert reports_reproduced(predicate)
+
+
+def test_demo_sboms_have_distinct_serial_numbers(db, own_log) -> None:
+    seed()
+    serials = []
+    for document in Document.objects.filter(kind=Document.Kind.SBOM):
+        with blob_store().open_reader(document.sha256) as reader:
+            body = json.loads(b"".join(reader))
+        assert validate_document(body).valid, document.name  # CycloneDX 1.6, strictly
+        serials.append(body["serialNumber"])
+    assert len(serials) >= 2 and len(set(serials)) == len(serials)
+    assert all(
+        re.fullmatch(
+            r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", s
+        )
+        for s in serials
+    )

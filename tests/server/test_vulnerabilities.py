@@ -171,6 +171,21 @@ def test_the_api_serves_components_findings_and_exports(world, release):
     assert portfolio["releases"][0]["open"] == 1
 
 
+def test_cyclonedx_export_keeps_vex_justification_and_detail(world, release):
+    _ingest(release)
+    services.evaluate(release)
+    vdr = world.client().get(f"{RELEASE}/vulnerabilities?format=cyclonedx&status=all").json()
+    report = validate_document(vdr)  # the official CycloneDX 1.6 schema, strictly
+    assert report.valid, [(i.path, i.message) for i in report.issues]
+    analysis = {v["id"]: v.get("analysis") for v in vdr["vulnerabilities"]}
+    assert analysis["GHSA-scan-0002"] == {  # the vendor's vulnerable_code_not_in_execute_path
+        "state": "not_affected",
+        "justification": "code_not_reachable",
+        "detail": "The streaming mode is never enabled.",
+    }
+    assert analysis["GHSA-scan-0001"] is None  # no VEX statement: no analysis
+
+
 def _signed_vex(key, statement_fields, vulnerability="CVE-2099-1001", purl="pkg:npm/webkit@2.0.0"):
     predicate = {
         "@context": "https://openvex.dev/ns/v0.2.0",
