@@ -97,7 +97,8 @@ def test_hashes_changes_and_a_signature_gpg_verifies(advisory, tmp_path):
 
 
 NO_SCORE = frozenset({"optionalTest_6_2_3"})
-"""CSAF 6.2.3 wants a CVSS score per affected product; the vendor's VEX gives none."""
+"""CSAF 6.2.3 wants a CVSS score per affected product; the vendor's VEX gives none and this
+world has no scan to take one from (tests/server/test_vulnerabilities.py has one, no allowance)."""
 
 
 @pytest.fixture
