@@ -229,6 +229,9 @@ def test_csaf_of_a_scanned_release_scores_affected_products_and_passes_oasis_val
         "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
         "version": "3.1",
     }
+    release.documents.filter(kind="sbom").update(confidentiality="confidential")
+    hidden = json.loads(client.get(f"/.well-known/csaf/white/{path}").content)
+    assert all("scores" not in v for v in hidden["vulnerabilities"])  # not from a secret SBOM
 
 
 def _signed_vex(key, statement_fields, vulnerability="CVE-2099-1001", purl="pkg:npm/webkit@2.0.0"):
