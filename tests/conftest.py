@@ -111,3 +111,14 @@ def scan_advisories(settings, tmp_path):
     yield load_scan_advisories(settings, tmp_path)
     services.advisory_store().close()
     services.advisory_store.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def oasis_csaf():
+    """The OASIS CSAF reference validator (tests/csaf_validator); fails, never skips, where it
+    is not installed, so that CI cannot pass without it."""
+    from tests.csaf_validator import OasisCsaf
+
+    validator = OasisCsaf()
+    yield validator
+    validator.close()

@@ -504,7 +504,7 @@ def test_make_vsa_layout():
         "verificationResult": "PASSED",
         "verifiedLevels": ["SLSA_BUILD_LEVEL_3", "SLSA_BUILD_REPRODUCED"],
         "dependencyLevels": {"SLSA_BUILD_LEVEL_3": 5, "SLSA_BUILD_LEVEL_1": 1},
-        "slsaVersion": "1.0",
+        "slsaVersion": "1.2",  # SLSA_BUILD_REPRODUCED is a verified property of SLSA 1.2
     }
     validate_statement(Statement.parse(statement.to_json()))
 
@@ -706,6 +706,37 @@ def test_a_vsa_says_reproduced_only_when_it_passed_with_the_property(
 ) -> None:
     from clearroom.attest.predicates.slsa import reports_reproduced
 
-    predicate = {"verificationResult": result, "verifiedLevels": levels}
+    predicate = vsa(result=result, verified_levels=levels).predicate
     assert reports_reproduced(predicate) is reproduced
-    assert reports_reproduced({"verificationResult": "PASSED", "verifiedLevels": "oops"}) is False
+    assert reports_reproduced({**predicate, "verifiedLevels": "oops"}) is False
+
+
+@pytest.mark.parametrize(
+    ("version", "levels", "dependencies"),
+    [
+        ("1.0", ["SLSA_BUILD_REPRODUCED"], None),
+        ("1.1", ["SLSA_BUILD_LEVEL_2", "SLSA_SOURCE_TWO_PARTY_REVIEWED"], None),
+        ("1.0", ["SLSA_SOURCE_LEVEL_3"], None),
+        ("1.1", ["SLSA_BUILD_LEVEL_3"], {"SLSA_SOURCE_LEVEL_2": 1}),
+    ],
+)
+def test_vsa_claiming_slsa_1_2_values_under_an_older_slsa_version_is_refused(
+    version, levels, dependencies
+):
+    from clearroom.attest.predicates.slsa import reports_reproduced
+
+    with pytest.raises(StatementError, match=f"slsaVersion is {version}, but .* SLSA 1.2"):
+        vsa(slsa_version=version, verified_levels=levels, dependency_levels=dependencies)
+    written = vsa(verified_levels=levels, dependency_levels=dependencies).predicate
+    assert written["slsaVersion"] == "1.2"
+    older = {**written, "slsaVersion": version}
+    assert reports_reproduced(older) is False  # the showcase does not count it either
+    unversioned = {k: v for k, v in written.items() if k != "slsaVersion"}
+    validate_vsa(unversioned)  # "an unspecified minor version of 1.x"
+
+
+def test_vsa_of_another_major_slsa_version_is_refused():
+    with pytest.raises(
+        StatementError, match=r"slsaVersion is 2\.0; this predicate type is SLSA 1\.x"
+    ):
+        vsa(slsa_version="2.0", verified_levels=["SLSA_BUILD_LEVEL_3"])

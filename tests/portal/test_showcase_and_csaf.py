@@ -3,6 +3,7 @@ would) and security.txt (RFC 9116)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -95,6 +96,55 @@ def test_hashes_changes_and_a_signature_gpg_verifies(advisory, tmp_path):
     assert tampered.returncode != 0
 
 
+NO_SCORE = frozenset({"optionalTest_6_2_3"})
+"""CSAF 6.2.3 wants a CVSS score per affected product; the vendor's VEX gives none and this
+world has no scan to take one from (tests/server/test_vulnerabilities.py has one, no allowance)."""
+
+
+@pytest.fixture
+def https(settings):
+    """The centre behind HTTPS, as deployed (CSAF 6.2.11 wants an https canonical URL)."""
+    settings.CONFIG = dataclasses.replace(settings.CONFIG, base_url="https://centre.example")
+
+
+def test_csaf_vex_passes_oasis_validator_mandatory_and_optional(advisory, https, oasis_csaf):
+    body = Client().get(FOLDER + advisory).content
+    assert oasis_csaf.problems(body, allow=NO_SCORE) == []
+    meta = json.loads(body)["document"]
+    (self_ref,) = meta["references"]
+    assert self_ref == {
+        "category": "self",
+        "summary": "Canonical URL",
+        "url": f"https://centre.example{FOLDER}{advisory}",
+    }
+    for vulnerability in json.loads(body)["vulnerabilities"]:
+        assert vulnerability["notes"][0]["category"] == "summary"
+
+
+def _links(client: Client, url: str) -> list[str]:
+    page = client.get(url)
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html"), url
+    return [h for h in re.findall(r'href="([^"]+)"', page.content.decode()) if h != "../"]
+
+
+def test_csaf_white_directory_listing_walks_to_every_document(advisory):
+    client = Client()
+    metadata = client.get("/.well-known/csaf/provider-metadata.json").json()
+    top = metadata["distributions"][0]["directory_url"].split("8000", 1)[-1]
+    found, folders = [], [top]
+    while folders:  # as a downloader would: follow every link from the top
+        folder = folders.pop()
+        for link in _links(client, folder):
+            (folders if link.endswith("/") else found).append(folder + link)
+    leaf = FOLDER + advisory
+    expected = [leaf + s for s in ("", ".asc", ".sha256", ".sha512")]
+    assert sorted(found) == sorted([FOLDER + "changes.csv", FOLDER + "index.txt", *expected])
+    assert all(client.get(url).status_code == 200 for url in found)
+    year = FOLDER + advisory.split("/")[0]
+    assert client.get(year)["Location"] == year + "/"  # the folder without its slash
+    assert client.get(FOLDER + "1999/").status_code == 404
+
+
 def test_other_paths_and_labels_are_not_found(advisory):
     client = Client()
     assert client.get("/.well-known/csaf/amber/index.txt").status_code == 404
@@ -138,3 +188,14 @@ def test_percent_bars_draw_and_tabulate_the_same_numbers():
     assert "<b>" not in chart.svg and "&lt;b&gt;Cam" in chart.svg  # labels are escaped
     assert "<td>87%</td>" in chart.table and "<td>120%</td>" in chart.table
     assert percent_bars([], ident="q", title="none") is None
+
+
+def test_demo_csaf_documents_pass_oasis_validator(db, own_log, https, oasis_csaf):
+    from clearroom.server.demo import seed
+
+    seed()
+    client = Client()
+    index = client.get(FOLDER + "index.txt").content.decode().split()
+    assert index  # the demo's releases carry the vendor's OpenVEX
+    for path in index:
+        assert oasis_csaf.problems(client.get(FOLDER + path).content) == [], path

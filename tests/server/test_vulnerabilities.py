@@ -171,6 +171,69 @@ def test_the_api_serves_components_findings_and_exports(world, release):
     assert portfolio["releases"][0]["open"] == 1
 
 
+def test_cyclonedx_export_keeps_vex_justification_and_detail(world, release):
+    _ingest(release)
+    services.evaluate(release)
+    vdr = world.client().get(f"{RELEASE}/vulnerabilities?format=cyclonedx&status=all").json()
+    report = validate_document(vdr)  # the official CycloneDX 1.6 schema, strictly
+    assert report.valid, [(i.path, i.message) for i in report.issues]
+    analysis = {v["id"]: v.get("analysis") for v in vdr["vulnerabilities"]}
+    assert analysis["GHSA-scan-0002"] == {  # the vendor's vulnerable_code_not_in_execute_path
+        "state": "not_affected",
+        "justification": "code_not_reachable",
+        "detail": "The streaming mode is never enabled.",
+    }
+    assert analysis["GHSA-scan-0001"] is None  # no VEX statement: no analysis
+
+
+def test_csaf_of_a_scanned_release_scores_affected_products_and_passes_oasis_validator(
+    world, release, settings, oasis_csaf
+):
+    import dataclasses
+
+    from django.test import Client
+
+    from clearroom.server.services import blob_store
+
+    settings.CONFIG = dataclasses.replace(settings.CONFIG, base_url="https://centre.example")
+    affected = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://acme.example/vex/app-2",
+        "author": "Acme PSIRT",
+        "timestamp": "2026-11-03T00:00:00Z",
+        "version": 1,
+        "statements": [
+            {
+                "vulnerability": {"name": "CVE-2099-1001"},
+                "products": [{"@id": "pkg:npm/webkit@2.0.0"}],
+                "status": "affected",
+                "action_statement": "Upgrade webkit to 2.0.1.",
+            }
+        ],
+    }
+    blob = blob_store().put_bytes(json.dumps(affected).encode())
+    release.documents.create(
+        name="affected.openvex.json", kind="vex", size=blob.size, sha256=blob.sha256
+    )
+    _ingest(release)
+    services.evaluate(release)
+    client = Client()
+    (path,) = client.get("/.well-known/csaf/white/index.txt").content.decode().split()
+    body = client.get(f"/.well-known/csaf/white/{path}").content
+    assert oasis_csaf.problems(body) == []  # no allowance: the affected product has its score
+    scored = next(v for v in json.loads(body)["vulnerabilities"] if "scores" in v)
+    assert scored["cve"] == "CVE-2099-1001"  # GHSA-scan-0001's alias
+    assert scored["scores"][0]["cvss_v3"] == {
+        "baseScore": 9.8,
+        "baseSeverity": "CRITICAL",
+        "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+        "version": "3.1",
+    }
+    release.documents.filter(kind="sbom").update(confidentiality="confidential")
+    hidden = json.loads(client.get(f"/.well-known/csaf/white/{path}").content)
+    assert all("scores" not in v for v in hidden["vulnerabilities"])  # not from a secret SBOM
+
+
 def _signed_vex(key, statement_fields, vulnerability="CVE-2099-1001", purl="pkg:npm/webkit@2.0.0"):
     predicate = {
         "@context": "https://openvex.dev/ns/v0.2.0",

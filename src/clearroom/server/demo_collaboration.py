@@ -7,6 +7,8 @@ once)."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django.utils import timezone
 
 from clearroom.attest.dsse import sign_envelope
@@ -27,6 +29,13 @@ from clearroom.server.standards.models import Catalogue
 from clearroom.server.vulnerabilities.services import follow
 
 REBUILD = "Reproducible build of the firmware image (demo)"
+LAB_POLICY_URI = "https://testlab.example/policies/reproducible-build"
+LAB_POLICY = (
+    b"TestLab Europe reproducible-build policy (demo): rebuild the image from the vendor's"
+    b" source archive on the lab's own build platform; PASSED with SLSA_BUILD_REPRODUCED when"
+    b" the rebuilt image's SHA-256 equals the published one.\n"
+)
+"""The policy the lab's VSA names, by URI and by digest (VSA ``policy.digest``)."""
 
 
 def _actor(username: str) -> Actor:
@@ -112,8 +121,8 @@ def _lab_rebuild(release: Release) -> None:
         "https://testlab.example/rebuilder",
         timezone.now(),
         f"clearroom:{p.vendor.slug}/{p.slug}@{release.version}",
-        "https://testlab.example/policies/reproducible-build",
-        None,
+        LAB_POLICY_URI,
+        {"sha256": hashlib.sha256(LAB_POLICY).hexdigest()},
         [],
         "PASSED",
         ["SLSA_BUILD_REPRODUCED"],

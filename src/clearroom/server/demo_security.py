@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,15 @@ COMPONENTS = [
 
 
 def sbom(version: str, image_sha256: str) -> bytes:
+    """The image's CycloneDX SBOM. Its serial number is a name-based UUID of the image (each
+    SBOM its own, as CycloneDX asks, and the same on every seeding)."""
+    serial = uuid.uuid5(
+        uuid.NAMESPACE_URL, f"https://acme.example/sbom/edgerouter-x5-{version}/{image_sha256}"
+    )
     document = {
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
-        "serialNumber": "urn:uuid:6f1c2d4e-8a3b-4c5d-9e7f-0a1b2c3d4e5f",
+        "serialNumber": serial.urn,
         "version": 1,
         "metadata": {
             "timestamp": "2026-11-01T00:00:00Z",

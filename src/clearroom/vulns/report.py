@@ -18,23 +18,18 @@ from typing import Any, TextIO
 from clearroom import __version__
 from clearroom.sbom.model import Sbom
 from clearroom.vulns.scan import ScanFinding, ScanResult, ScanRun
+from clearroom.vulns.vex import Justification
+from clearroom.vulns.vex.cyclonedx import EXPORT_JUSTIFICATIONS
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
-# VEX status → CycloneDX analysis state; justification vocabulary → CycloneDX's (also used
-# by the service's export, so both speak the same mapping).
+# VEX status → CycloneDX analysis state (the service's export uses it too, through
+# cyclonedx_analysis, so both speak the same mapping).
 CDX_STATE = {
     "not_affected": "not_affected",
     "affected": "exploitable",
     "fixed": "resolved",
     "under_investigation": "in_triage",
-}
-_CDX_JUSTIFICATION = {
-    "component_not_present": "code_not_present",
-    "vulnerable_code_not_present": "code_not_present",
-    "vulnerable_code_not_in_execute_path": "code_not_reachable",
-    "vulnerable_code_cannot_be_controlled_by_adversary": "protected_by_mitigating_control",
-    "inline_mitigations_already_exist": "protected_by_mitigating_control",
 }
 
 
@@ -221,10 +216,30 @@ def _vulnerability(f: ScanFinding) -> dict[str, Any]:
 
 def _analysis(f: ScanFinding) -> dict[str, Any]:
     assert f.vex is not None
-    analysis: dict[str, Any] = {"state": CDX_STATE[f.vex.status]}
-    if f.vex.justification:
-        analysis["justification"] = _CDX_JUSTIFICATION.get(f.vex.justification, "code_not_present")
-    detail = f.vex.impact_statement or f.vex.action_statement
+    return cyclonedx_analysis(
+        f.vex.status, f.vex.justification, f.vex.impact_statement, f.vex.action_statement
+    )
+
+
+def cyclonedx_analysis(
+    status: str, justification: str | None, impact: str | None, action: str | None
+) -> dict[str, Any]:
+    """A CycloneDX ``analysis`` of a VEX decision: the state, the justification in CycloneDX's
+    words (the VEX writer's mapping, which reads back to the same CISA label) and the impact
+    statement - or, where there is none, the action statement - as ``detail``. A justification
+    that is not a CISA one is left out rather than guessed."""
+    analysis: dict[str, Any] = {"state": CDX_STATE.get(status, "in_triage")}
+    label = _justification(justification)
+    if label is not None:
+        analysis["justification"] = EXPORT_JUSTIFICATIONS[label]
+    detail = impact or action
     if detail:
         analysis["detail"] = detail
     return analysis
+
+
+def _justification(value: str | None) -> Justification | None:
+    try:
+        return Justification(value) if value else None
+    except ValueError:
+        return None

@@ -1,6 +1,11 @@
 """SLSA predicates: build provenance v1 (read from builders) and the Verification Summary
 Attestation v1 (written by Clearroom's verifier, read from others).
 
+The VSA's ``slsaVersion`` says which SLSA 1.x defines its values: the verified properties
+(``SLSA_BUILD_REPRODUCED``, ``SLSA_SOURCE_TWO_PARTY_REVIEWED``) and the Source track came with
+SLSA 1.2, so a VSA that claims them under 1.0 or 1.1 is refused (those versions forbid custom
+values starting ``SLSA_``). Clearroom writes 1.2 with ``policy.digest`` (RECOMMENDED since 1.1).
+
 The checks follow slsa.dev/spec/v1.x: ``provenance`` §Schema and ``verification_summary``
 §Fields. Unknown fields are ignored and, as SLSA's parsing rules say, an unset, ``null`` or
 empty optional field mean the same.
@@ -32,7 +37,9 @@ RESULTS: tuple[VerificationResult, ...] = ("PASSED", "FAILED")
 BUILD_REPRODUCED = "SLSA_BUILD_REPRODUCED"
 VERIFIED_PROPERTIES = (BUILD_REPRODUCED, "SLSA_SOURCE_TWO_PARTY_REVIEWED")
 _LEVEL = re.compile(r"SLSA_([A-Z]+)_LEVEL_(\d+)")
-_SLSA_VERSION = re.compile(r"\d+\.\d+")
+_SLSA_VERSION = re.compile(r"(\d+)\.(\d+)")
+SLSA_VERSION = "1.2"
+"""The SLSA version Clearroom's VSAs follow (predicate type ``verification_summary/v1``)."""
 
 
 def validate_provenance(predicate: Mapping[str, Any]) -> None:
@@ -89,8 +96,26 @@ def validate_vsa(predicate: Mapping[str, Any]) -> None:
         for level in dependency_levels.doc:
             dependency_levels.integer(level, minimum=0)
     version = doc.text("slsaVersion", required=False)
-    if version is not None and not _SLSA_VERSION.fullmatch(version):
+    found = None if version is None else _SLSA_VERSION.fullmatch(version)
+    if version is not None and found is None:
         raise doc.error("slsaVersion", f"must be MAJOR.MINOR, not {version!r}")
+    if found is not None and found[1] != "1":
+        raise doc.error("slsaVersion", f"is {version}; this predicate type is SLSA 1.x")
+    if found is not None and int(found[2]) < 2:
+        counted = list(dependency_levels.doc) if dependency_levels is not None else []
+        newer = [v for v in [*levels, *counted] if _needs_1_2(v)]
+        if newer:
+            raise doc.error(
+                "slsaVersion",
+                f"is {version}, but {newer[0]} is defined by SLSA 1.2; set slsaVersion"
+                f" to {SLSA_VERSION}",
+            )
+
+
+def _needs_1_2(level: Any) -> bool:
+    """Verified properties and tracks other than Build came with SLSA 1.2."""
+    match = _LEVEL.fullmatch(level) if isinstance(level, str) else None
+    return level in VERIFIED_PROPERTIES or (match is not None and match[1] != "BUILD")
 
 
 def _check_levels(doc: Fields, key: str, levels: list[Any], *, one_per_track: bool) -> None:
@@ -114,8 +139,13 @@ def _check_levels(doc: Fields, key: str, levels: list[Any], *, one_per_track: bo
 
 
 def reports_reproduced(predicate: Mapping[str, Any]) -> bool:
-    """Does a VSA say the verifier rebuilt the subjects and got the same bytes: a PASSED
-    result whose ``verifiedLevels`` hold ``SLSA_BUILD_REPRODUCED``?"""
+    """Does a VSA say the verifier rebuilt the subjects and got the same bytes: a valid VSA
+    (:func:`validate_vsa`, so of SLSA 1.2 or unversioned) with a PASSED result whose
+    ``verifiedLevels`` hold ``SLSA_BUILD_REPRODUCED``?"""
+    try:
+        validate_vsa(predicate)
+    except StatementError:
+        return False
     levels = predicate.get("verifiedLevels")
     return (
         predicate.get("verificationResult") == "PASSED"
@@ -135,7 +165,7 @@ def make_vsa(
     result: VerificationResult,
     verified_levels: Sequence[str],
     dependency_levels: Mapping[str, int] | None = None,
-    slsa_version: str = "1.0",
+    slsa_version: str = SLSA_VERSION,
 ) -> Statement:
     """A VSA Statement about ``subjects``; raises :class:`StatementError` when the result
     would not pass :func:`validate_vsa`. ``time_verified`` must be timezone-aware."""

@@ -28,7 +28,7 @@ from clearroom.server.vulnerabilities.services import (
     readable_sboms,
     sees_every_sbom,
 )
-from clearroom.vulns.report import CDX_STATE
+from clearroom.vulns.report import cyclonedx_analysis
 from clearroom.vulns.scan import SEVERITY_ORDER
 
 router = Router(tags=["vulnerabilities"])
@@ -228,7 +228,13 @@ def _vdr(release: Release, rows: list[Finding]) -> dict[str, Any]:
             entry["ratings"] = [{"score": f.score, "severity": f.rating, "vector": f.vector}]
         entry["affects"].append({"ref": f"component-{f.component_id}"})
         if f.vex:
-            entry["analysis"] = {"state": CDX_STATE.get(f.status, "in_triage")}
+            vex = f.vex
+            entry["analysis"] = cyclonedx_analysis(
+                f.status,
+                vex.get("justification"),
+                vex.get("impact_statement"),
+                vex.get("action_statement"),
+            )
     p = release.product
     return {
         "bomFormat": "CycloneDX",

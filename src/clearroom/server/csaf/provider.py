@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 
 from clearroom.server.catalog.models import Confidentiality, Document, Release
 from clearroom.server.services import blob_store
+from clearroom.server.vulnerabilities.models import Finding
+from clearroom.vulns.severity import Score, score_vector
 from clearroom.vulns.vex import VexError, load_vex
-from clearroom.vulns.vex.csaf import dump
+from clearroom.vulns.vex.csaf import dump, filename
 
 TLP_FOLDER = "white"
 MAX_DOCUMENTS = 10_000
+MAX_SCORED = 10_000
+"""Findings read per release for the scores of affected products."""
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,6 @@ class Advisory:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.body).hexdigest()
-
-
-def filename(tracking_id: str) -> str:
-    """CSAF 2.0 section 5.1: lower case, anything but ``+ - a-z 0-9`` becomes ``_``."""
-    return re.sub(r"[^+\-a-z0-9]+", "_", tracking_id.lower()) + ".json"
 
 
 def _time(moment: datetime) -> str:
@@ -74,15 +73,52 @@ def _advisory(release: Release, vex: list[Document]) -> Advisory | None:
         format=VexFormat.CSAF,
     )
     namespace = p.vendor.website or settings.CONFIG.base_url
-    csaf = dump(merged, namespace=namespace)
+    path = f"{release.published_at.year}/{filename(tracking_id)}"
+    csaf = dump(merged, namespace=namespace, canonical_url=url(path), lang="en", tlp="WHITE")
     csaf["document"]["title"] = f"VEX for {p.vendor.name} {p.name} {release.version}"
-    csaf["document"]["distribution"] = {
-        "tlp": {"label": "WHITE", "url": "https://www.first.org/tlp/"}
-    }
-    csaf["document"]["lang"] = "en"
+    _score_affected(release, csaf["vulnerabilities"])
     body = json.dumps(csaf, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
-    year = release.published_at.year
-    return Advisory(f"{year}/{filename(tracking_id)}", body, _time(newest), release)
+    return Advisory(path, body, _time(newest), release)
+
+
+def _score_affected(release: Release, vulnerabilities: list[dict[str, Any]]) -> None:
+    """CSAF 6.2.3: the CVSS v3 base score of each vulnerability the vendor says affects its
+    products, from the advisory the centre matched in the release's public SBOMs (VEX carries
+    no score; CSAF 2.0 has no CVSS v4). Where the centre has none, the product has no score."""
+    found = (
+        Finding.objects.filter(
+            release=release,
+            resolved_at=None,
+            component__sbom__document__confidentiality=Confidentiality.PUBLIC,
+        )
+        .exclude(vector="")
+        .order_by("-score", "advisory_id")
+        .values_list("advisory_id", "aliases", "vector")
+    )
+    by_name: dict[str, Score] = {}
+    for advisory, aliases, vector in found[:MAX_SCORED]:
+        score = score_vector(vector)
+        if score.version in ("3.0", "3.1") and score.score is not None:
+            for name in [advisory, *(a for a in aliases if isinstance(a, str))]:
+                by_name.setdefault(name, score)
+    for vulnerability in vulnerabilities:
+        affected = vulnerability["product_status"].get("known_affected")
+        names = [vulnerability.get("cve"), *(i["text"] for i in vulnerability.get("ids", []))]
+        score = next((by_name[n] for n in names if n in by_name), None)
+        if affected and score is not None and score.rating is not None:
+            cvss_v3 = {
+                "baseScore": score.score,
+                "baseSeverity": score.rating,
+                "vectorString": score.vector,
+                "version": score.version,
+            }
+            vulnerability["scores"] = [{"cvss_v3": cvss_v3, "products": affected}]
+
+
+def url(path: str = "") -> str:
+    """The absolute URL of ``path`` in the TLP:WHITE folder (the folder itself by default)."""
+    folder = reverse("csaf-folder", args=[TLP_FOLDER])
+    return settings.CONFIG.base_url.rstrip("/") + folder + path
 
 
 def advisories() -> list[Advisory]:

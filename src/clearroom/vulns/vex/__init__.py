@@ -95,7 +95,9 @@ def load_vex(data: bytes, *, max_bytes: int = MAX_VEX_BYTES) -> VexDocument:
 
 
 def dump_vex(doc: VexDocument, fmt: VexFormat, **options: str) -> bytes:
-    """``doc`` written as ``fmt`` (JSON). CSAF takes ``namespace``, the publisher's URL."""
+    """``doc`` written as ``fmt`` (JSON). CSAF takes ``namespace`` (the publisher's URL),
+    ``canonical_url``, ``lang`` and ``tlp`` (see :func:`.csaf.dump`); its keys are sorted, as
+    CSAF 6.2.13 asks."""
     body: dict[str, Any]
     if fmt is VexFormat.OPENVEX:
         body = openvex.dump(doc)
@@ -103,4 +105,5 @@ def dump_vex(doc: VexDocument, fmt: VexFormat, **options: str) -> bytes:
         body = csaf.dump(doc, **options)
     else:
         body = cyclonedx.dump(doc)
-    return json.dumps(body, indent=2, ensure_ascii=False).encode() + b"\n"
+    ordered = fmt is VexFormat.CSAF
+    return json.dumps(body, indent=2, ensure_ascii=False, sort_keys=ordered).encode() + b"\n"

@@ -7,6 +7,15 @@ identification helper gives purl and CPE; a relationship makes a product with a 
 grouped per vulnerability and status, products sharing the same details in one statement.
 The remediation category is not in the model: export writes ``vendor_fix`` for affected and
 fixed products and ``mitigation`` otherwise.
+
+Export passes the OASIS reference validator's mandatory and optional tests (CSAF 2.0 section
+6.1, 6.2) where the model holds what they ask for: a ``summary`` note per vulnerability
+(6.1.27.5), a revision history from version 1 (6.1.21), a ``self`` reference to the canonical
+URL when the caller gives one (6.2.11), the product identification helper of the component
+for each relationship (6.2.16), a ``none_available`` remediation (read back as no action
+statement) for affected and investigated products the statement gives none for (6.2.2), and
+keys in sorted order (6.2.13). VEX carries no CVSS score, so affected products have none
+(6.2.3 warns); nor do products known only by name have a helper.
 """
 
 from __future__ import annotations
@@ -35,6 +44,16 @@ EXPORT_KEYS = {
     Status.UNDER_INVESTIGATION: "under_investigation",
 }
 _CVE = re.compile(r"^CVE-\d{4}-\d{4,}$")
+NO_REMEDIATION = "The VEX statement names no remediation for this product."
+"""The details of the remediation export writes where CSAF wants one and the model has none."""
+MAX_REVISIONS = 100
+"""Earlier versions written into the revision history (CSAF 6.1.21 wants no gaps)."""
+_SUMMARY = {
+    Status.NOT_AFFECTED: "not affected",
+    Status.AFFECTED: "affected",
+    Status.FIXED: "fixed",
+    Status.UNDER_INVESTIGATION: "under investigation",
+}
 
 _Details = tuple[Justification | None, str | None, str | None, datetime | None]
 
@@ -192,13 +211,13 @@ def _vulnerability(r: Reader, tree: _Tree, vuln: dict[str, Any], i: int) -> list
     for k, raw in enumerate(r.items(vuln, "remediations", where)):
         remediation = r.obj(raw, f"{where}.remediations[{k}]")
         details = r.text(remediation, "details", f"{where}.remediations[{k}]")
-        if details:
+        if details and details != NO_REMEDIATION:
             for pid in note(remediation, f"{where}.remediations[{k}]"):
                 action.setdefault(pid, []).append(details)
 
     grouped: dict[tuple[Status, _Details], list[ProductRef]] = {}
     product_status = r.obj(vuln.get("product_status"), f"{where}.product_status")
-    for key in product_status:
+    for key in sorted(product_status):  # the order export writes (CSAF 6.2.13)
         status = STATUS_KEYS.get(key)
         if status is None:
             if key != "recommended":
@@ -230,15 +249,31 @@ def _vulnerability(r: Reader, tree: _Tree, vuln: dict[str, Any], i: int) -> list
     ]
 
 
-def dump(doc: VexDocument, *, namespace: str = "") -> dict[str, Any]:
+def filename(tracking_id: str) -> str:
+    """CSAF 2.0 section 5.1: lower case, anything but ``+ - a-z 0-9`` becomes ``_``."""
+    return re.sub(r"[^+\-a-z0-9]+", "_", tracking_id.lower()) + ".json"
+
+
+def dump(
+    doc: VexDocument,
+    *,
+    namespace: str = "",
+    canonical_url: str = "",
+    lang: str = "",
+    tlp: str = "",
+) -> dict[str, Any]:
     """The CSAF 2.0 ``csaf_vex`` document. ``namespace`` is the publisher's URL, which CSAF
-    requires and the model does not hold."""
+    requires and the model does not hold; ``canonical_url`` where the document is published
+    (ending in :func:`filename` of its id), ``lang`` its language and ``tlp`` its TLP label,
+    which the model does not hold either."""
     ids = _Ids()
     inherited = doc.last_updated or doc.timestamp
     vulnerabilities: dict[str, dict[str, Any]] = {}
+    said: dict[str, list[VexStatement]] = {}
     for statement in doc.statements:
         pids = [pid for p in statement.products for pid in ids.products(p)]
         vuln = vulnerabilities.setdefault(statement.vulnerability, _vuln_entry(statement))
+        said.setdefault(statement.vulnerability, []).append(statement)
         vuln["product_status"].setdefault(EXPORT_KEYS[statement.status], []).extend(pids)
         date = format_time(statement.timestamp) if statement.timestamp != inherited else None
         dated = {"product_ids": pids} | ({"date": date} if date else {})
@@ -257,27 +292,81 @@ def dump(doc: VexDocument, *, namespace: str = "") -> dict[str, Any]:
                     **dated,
                 }
             )
-    published = format_time(doc.timestamp)
-    current = format_time(doc.last_updated or doc.timestamp)
+        elif pids and statement.status in (Status.AFFECTED, Status.UNDER_INVESTIGATION):
+            none = {"category": "none_available", "details": NO_REMEDIATION, **dated}
+            vuln.setdefault("remediations", []).append(none)
+    for name, vuln in vulnerabilities.items():
+        vuln["notes"] = [_summary_note(name, said[name])]
     tracking = {
         "id": doc.id,
-        "version": doc.version,
+        "version": doc.version or "1",
         "status": "final",
-        "initial_release_date": published,
-        "current_release_date": format_time(doc.last_updated),
-        "revision_history": [{"date": current, "number": doc.version, "summary": "Current."}],
+        "initial_release_date": format_time(doc.timestamp),
+        "current_release_date": format_time(inherited),
+        "revision_history": _revisions(
+            doc.version or "1", format_time(doc.timestamp), format_time(inherited)
+        ),
     }
     publisher = {"category": "vendor", "name": doc.author, "namespace": namespace or None}
+    meta: dict[str, Any] = {
+        "category": "csaf_vex",
+        "csaf_version": "2.0",
+        "publisher": _clean(publisher),
+        "title": f"VEX {doc.id or ''}".strip(),
+        "tracking": _clean(tracking),
+    }
+    if canonical_url:
+        self_ref = {"category": "self", "summary": "Canonical URL", "url": canonical_url}
+        meta["references"] = [self_ref]
+    if lang:
+        meta["lang"] = lang
+    if tlp:
+        meta["distribution"] = {"tlp": {"label": tlp, "url": "https://www.first.org/tlp/"}}
     return {
-        "document": {
-            "category": "csaf_vex",
-            "csaf_version": "2.0",
-            "publisher": _clean(publisher),
-            "title": f"VEX {doc.id or ''}".strip(),
-            "tracking": _clean(tracking),
-        },
+        "document": meta,
         "product_tree": ids.tree(),
         "vulnerabilities": list(vulnerabilities.values()),
+    }
+
+
+def _revisions(version: str, initial: str | None, current: str | None) -> list[dict[str, str]]:
+    """Version 1 at the initial release, the current version at the current release date and
+    the versions between (which the model does not describe) at the initial one: CSAF 6.1.21
+    wants the history to start at 0 or 1 without gaps, 6.2.5 and 6.2.6 its dates within the
+    document's. Semantic versions count majors; past :data:`MAX_REVISIONS`, only the current."""
+    first, last = initial or current, current or initial
+    if last is None:
+        return []
+    found = re.fullmatch(r"(0|[1-9]\d*)((?:\.\d+){2}.*)?", version)
+    major = int(found.group(1)) if found else 0
+    suffix = ".0.0" if found and found.group(2) else ""
+    if not 1 < major <= MAX_REVISIONS:
+        date = first if found and major <= 1 else last
+        return [{"date": date or last, "number": version, "summary": "Current version."}]
+    earlier = [
+        {
+            "date": first or last,
+            "number": f"{k}{suffix}",
+            "summary": "Initial version." if k == 1 else f"Version {k}.",
+        }
+        for k in range(1, major)
+    ]
+    return [*earlier, {"date": last, "number": version, "summary": "Current version."}]
+
+
+def _summary_note(vulnerability: str, statements: list[VexStatement]) -> dict[str, str]:
+    """What the statements on one vulnerability say, in a sentence (CSAF 6.1.27.5)."""
+    counts: dict[str, int] = {}
+    for statement in statements:
+        label = _SUMMARY[statement.status]
+        if statement.justification:
+            label += f" ({statement.justification})"
+        counts[label] = counts.get(label, 0) + max(1, len(statement.products))
+    parts = [f"{n} product{'s' if n != 1 else ''} {label}" for label, n in counts.items()]
+    return {
+        "category": "summary",
+        "text": f"VEX status of {vulnerability}: {'; '.join(parts)}.",
+        "title": "VEX status",
     }
 
 
@@ -316,10 +405,14 @@ class _Ids:
                 continue
             self.used.add(pid)
             name = f"{sub} as a component of {top}"
+            helper = _helper(component)  # what an SBOM of the product names the part by
+            full = _clean(
+                {"name": name, "product_id": pid, "product_identification_helper": helper}
+            )
             self.relationships.append(
                 {
                     "category": "default_component_of",
-                    "full_product_name": {"name": name, "product_id": pid},
+                    "full_product_name": full,
                     "product_reference": sub,
                     "relates_to_product_reference": top,
                 }
@@ -336,14 +429,14 @@ class _Ids:
             pid = f"CSAFPID-{n:04d}"
         self.used.add(pid)
         self.by_ref[product] = pid
-        helper = _clean({"purl": product.purl, "cpe": product.cpe})
+        helper = _helper(product)
         name = product.name or product.purl or product.cpe or product.id or pid
         version = product.version or product.version_range
         full = _clean(
             {
                 "name": f"{name} {version}" if version else name,
                 "product_id": pid,
-                "product_identification_helper": helper or None,
+                "product_identification_helper": helper,
             }
         )
         if version:
@@ -364,6 +457,10 @@ class _Ids:
                 "relationships": self.relationships or None,
             }
         )
+
+
+def _helper(product: ProductRef) -> dict[str, str] | None:
+    return _clean({"purl": product.purl, "cpe": product.cpe}) or None
 
 
 def _clean(value: dict[str, Any]) -> dict[str, Any]:
