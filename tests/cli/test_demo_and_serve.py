@@ -23,6 +23,11 @@ from tests import processes
 
 pytestmark = pytest.mark.slow
 
+BACKGROUND_BOUND = 300
+"""Seconds allowed for the demo's background work (jobs, log checkpoints, cosignatures) to show:
+a bound, not a goal. Its one job runner takes the queue a job at a time, each in a fresh process,
+and on a loaded 2-core machine that was about 5 s a job, a dozen jobs queued ahead."""
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -103,7 +108,7 @@ def test_the_demo_shows_three_parties_at_work_on_the_release(demo):
     assert evaluations[0]["catalogue"] == "open-iot-standards/iot-baseline@1.0"
     assert finding["status"] == "fix_planned" and finding["assignee"] == "expert"
     assert httpx.get(f"{base}/api/evaluations/{evaluations[0]['ref']}").status_code == 404
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + BACKGROUND_BOUND
     while time.monotonic() < deadline:  # the lab's report counts once the log has it
         showcase = httpx.get(f"{base}/orgs/acme/-/showcase/?format=json").json()
         if showcase["releases_reproduced"]:
@@ -279,7 +284,7 @@ def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 
 def _cosigned_log(base: str, at_least: int) -> dict:
     """The demo log's state once a witness-cosigned checkpoint covers ``at_least`` entries."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + BACKGROUND_BOUND
     while time.monotonic() < deadline:
         info = httpx.get(base + "/api/log").json()
         if info["size"] >= at_least and info["waiting"] == 0 and info["cosignatures"]:
@@ -403,7 +408,7 @@ def test_a_release_signed_from_the_cli_verifies_on_another_machine(demo, tmp_pat
 
 def _vulnerabilities(base: str, predicate, what: str) -> dict:
     url = base + "/api/products/acme/edgerouter-x5/releases/2.4.1/vulnerabilities?status=all"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + BACKGROUND_BOUND
     while time.monotonic() < deadline:
         doc = httpx.get(url).json()
         if predicate(doc):
