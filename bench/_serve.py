@@ -62,9 +62,12 @@ def serving(
             time.sleep(0.2)
         yield server
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
+        # The same stop as the tests' (tests/processes.py; a script here cannot import it):
+        # SIGTERM to the group, a bounded wait, then SIGKILL to whatever of the group is left.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait()

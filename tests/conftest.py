@@ -5,12 +5,39 @@ Django starts. Set ``CLEARROOM_DATABASE_URL`` (for example
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests import processes
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SESSION = processes.mark_session()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No process the suite started (servers, witnesses, gunicorn, gpg-agent, ...) may outlive
+    it: any still running fails the run, named, and is killed."""
+    left = processes.leftovers(SESSION)
+    if not left:
+        return
+    lines = "\n".join(f"  pid {pid}: {command}" for pid, command in sorted(left.items()))
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = f"processes started by the tests were still running at the end:\n{lines}"
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_sep("!", "processes left behind", red=True, bold=True)
+        reporter.write_line(message)
+    else:
+        print(message, file=sys.stderr)
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ import time
 import httpx
 import pytest
 
-from tests.cli.test_demo_and_serve import _clean_env, _free_port
+from tests import processes
+from tests.cli.test_demo_and_serve import _clean_env, _free_port, wait_healthy
 
 pytestmark = pytest.mark.slow
 PRODUCT = "/api/products/acme/edgerouter-x5/releases"
@@ -24,21 +25,18 @@ PRODUCT = "/api/products/acme/edgerouter-x5/releases"
 
 def _start(data_dir, port, log_file):
     command = [sys.executable, "-m", "clearroom.cli.main", "demo", "--no-witness"]
-    process = subprocess.Popen(
+    process = processes.start(
         [*command, "--port", str(port), "--data-dir", str(data_dir)],
         env=_clean_env(COLUMNS="200"),
         stdout=log_file,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
     )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    pytest.fail("the demo did not come up")
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", process, log_file)
+    except BaseException:
+        processes.stop(process)
+        raise
+    return process
 
 
 def _publish_until_stopped(base, token, run, stop, acknowledged):
@@ -76,19 +74,22 @@ def test_sigkill_during_publishing_loses_no_fact_and_logs_none_twice(tmp_path):
     token = None
     for run in range(3):
         process = _start(data_dir, port, log_file)
-        if token is None:
-            log_file.seek(0)
-            token = re.search(r"clr_[0-9a-f]+_[A-Za-z0-9_-]+", log_file.read()).group(0)
-        stop = threading.Event()
-        publisher = threading.Thread(
-            target=_publish_until_stopped, args=(base, token, run + 1, stop, acknowledged)
-        )
-        publisher.start()
-        time.sleep(1.5 + run)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-        stop.set()
-        publisher.join(timeout=30)
+        try:
+            if token is None:
+                log_file.seek(0)
+                token = re.search(r"clr_[0-9a-f]+_[A-Za-z0-9_-]+", log_file.read()).group(0)
+            stop = threading.Event()
+            publisher = threading.Thread(
+                target=_publish_until_stopped, args=(base, token, run + 1, stop, acknowledged)
+            )
+            publisher.start()
+            time.sleep(1.5 + run)
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+            stop.set()
+            publisher.join(timeout=30)
+        finally:
+            processes.stop(process)
     process = _start(data_dir, port, log_file)
     try:
         deadline = time.monotonic() + 60
@@ -116,7 +117,8 @@ def test_sigkill_during_publishing_loses_no_fact_and_logs_none_twice(tmp_path):
             timeout=120,
         )
         assert monitor.returncode == 0, monitor.stdout + monitor.stderr
+        stopped = processes.stop(process)  # SIGTERM, inherited ignored: a clean stop
+        assert (stopped.returncode, stopped.killed) == (0, False)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        processes.stop(process)
         log_file.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from tests import processes
 from tests.jobs import sample_tasks  # noqa: F401 - registers the test job kinds
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,8 +63,9 @@ def _empty_procrastinate_tables() -> None:
 
 @pytest.fixture
 def start_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Start ``clearroom.jobs.run_worker()`` in a subprocess (its own process group) with this
-    run's environment and test database; whatever is left is killed at the end."""
+    """Start ``clearroom.jobs.run_worker()`` in a subprocess (its own process group, SIGINT
+    and SIGTERM inherited ignored) with this run's environment and test database; whatever is
+    left is stopped at the end (tests.processes)."""
     started: list[subprocess.Popen[bytes]] = []
 
     def start(*, backend: str, lease_seconds: float) -> subprocess.Popen[bytes]:
@@ -75,17 +76,12 @@ def start_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
             JOBS_TEST_DB_NAME=str(connection.settings_dict["NAME"]),
             CLEARROOM_JOBS_BACKEND=backend,
         )
-        process = subprocess.Popen(
-            [sys.executable, "-c", WORKER_CODE, str(lease_seconds)],
-            cwd=REPO,
-            env=env,
-            start_new_session=True,
+        process = processes.start(
+            [sys.executable, "-c", WORKER_CODE, str(lease_seconds)], cwd=REPO, env=env
         )
         started.append(process)
         return process
 
     yield start
     for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        processes.stop(process)

@@ -18,6 +18,7 @@ from clearroom.server.catalog.models import Document
 from clearroom.server.csaf.provider import filename
 from clearroom.server.services import blob_store
 from clearroom.vulns.vex import load_vex
+from tests import processes
 from tests.portal.conftest import World
 
 VEX = (Path(__file__).parents[1] / "data" / "vex" / "openvex-all-statuses.json").read_bytes()
@@ -80,20 +81,33 @@ def test_hashes_changes_and_a_signature_gpg_verifies(advisory, tmp_path):
     home = tmp_path / "consumer"
     home.mkdir(mode=0o700)
     gpg = ["gpg", "--batch", "--homedir", str(home)]
-    subprocess.run([*gpg, "--import"], input=public, check=True, capture_output=True)
-    (tmp_path / "doc.json").write_bytes(body)
-    (tmp_path / "doc.json.asc").write_bytes(client.get(FOLDER + advisory + ".asc").content)
-    checked = subprocess.run(
-        [*gpg, "--verify", str(tmp_path / "doc.json.asc"), str(tmp_path / "doc.json")],
-        capture_output=True,
-    )
-    assert checked.returncode == 0, checked.stderr
-    (tmp_path / "doc.json").write_bytes(body.replace(b"WHITE", b"GREEN"))
-    tampered = subprocess.run(
-        [*gpg, "--verify", str(tmp_path / "doc.json.asc"), str(tmp_path / "doc.json")],
-        capture_output=True,
-    )
-    assert tampered.returncode != 0
+    try:
+        subprocess.run([*gpg, "--import"], input=public, check=True, capture_output=True)
+        (tmp_path / "doc.json").write_bytes(body)
+        (tmp_path / "doc.json.asc").write_bytes(client.get(FOLDER + advisory + ".asc").content)
+        checked = subprocess.run(
+            [*gpg, "--verify", str(tmp_path / "doc.json.asc"), str(tmp_path / "doc.json")],
+            capture_output=True,
+        )
+        assert checked.returncode == 0, checked.stderr
+        (tmp_path / "doc.json").write_bytes(body.replace(b"WHITE", b"GREEN"))
+        tampered = subprocess.run(
+            [*gpg, "--verify", str(tmp_path / "doc.json.asc"), str(tmp_path / "doc.json")],
+            capture_output=True,
+        )
+        assert tampered.returncode != 0
+    finally:  # the consumer's gpg started an agent of its own
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False)
+
+
+def test_signing_advisories_leaves_no_gpg_agent_running(advisory, settings):
+    """gpg starts a gpg-agent daemon for the provider's key home that would outlive the
+    server; each signing stops it again."""
+    client = Client()
+    assert client.get(FOLDER + advisory + ".asc").status_code == 200
+    key = client.get("/.well-known/csaf/provider-metadata.json").json()["public_openpgp_keys"]
+    assert client.get(key[0]["url"].split("8000", 1)[-1]).status_code == 200
+    assert processes.gpg_agents(settings.CONFIG.data_dir / "csaf-gnupg") == []
 
 
 NO_SCORE = frozenset({"optionalTest_6_2_3"})

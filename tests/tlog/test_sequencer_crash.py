@@ -20,6 +20,7 @@ from clearroom.tlog.merkle import consistency_proof, verify_consistency
 from clearroom.tlog.note import generate_key, parse_signer_key
 from clearroom.tlog.sequencer import Sequencer, SequencerOptions
 from clearroom.tlog.tiles import TileReader
+from tests import processes
 
 pytestmark = pytest.mark.slow
 BATCH = 50
@@ -53,21 +54,27 @@ def test_repeated_kill_minus_9_loses_nothing_and_never_forks(tmp_path):
     seen: dict[int, set[bytes]] = {}
     rng = random.Random(4)
     for run in range(5):
-        writer = subprocess.Popen(
+        with processes.running(
             [sys.executable, "-c", WRITER, str(tmp_path), signer_key, str(run), str(BATCH)],
             stdout=subprocess.PIPE,
             text=True,
-        )
-        deadline = time.monotonic() + rng.uniform(0.5, 1.5)
-        while time.monotonic() < deadline:
-            try:
-                note = objects.get("checkpoint")
-                seen.setdefault(open_checkpoint(note, signer.verifier())[0].size, set()).add(note)
-            except ObjectNotFound:
-                pass
-            time.sleep(0.02)
-        os.kill(writer.pid, signal.SIGKILL)
-        out, _ = writer.communicate()
+            ignoring_stop_signals=False,  # it is killed with SIGKILL: the crash under test
+        ) as writer:
+            assert writer.stdout is not None
+            # The kill comes 0.5-1.5 s into the writing, however long the start took (on a
+            # loaded machine a fixed time after the start could end before the first batch).
+            started = writer.stdout.readline()
+            deadline = time.monotonic() + rng.uniform(0.5, 1.5)
+            while time.monotonic() < deadline:
+                try:
+                    note = objects.get("checkpoint")
+                    size = open_checkpoint(note, signer.verifier())[0].size
+                    seen.setdefault(size, set()).add(note)
+                except ObjectNotFound:
+                    pass
+                time.sleep(0.02)
+            os.kill(writer.pid, signal.SIGKILL)
+            out = started + writer.communicate()[0]
         for line in out.splitlines():
             first, r, batch = (int(x) for x in line.split())
             for k in range(BATCH):

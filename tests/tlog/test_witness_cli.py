@@ -17,6 +17,7 @@ from clearroom.errors import ClearroomError
 from clearroom.tlog.checkpoint import open_checkpoint
 from clearroom.tlog.note import CosignatureVerifier, parse_signer_key, parse_verifier_key
 from clearroom.tlog.witness_client import WitnessEndpoint, cosign_with_witnesses
+from tests import processes
 from tests.tlog.test_witness import LOG, W1, Log
 
 
@@ -60,17 +61,22 @@ def test_a_missing_key_file_is_a_clear_error(tmp_path):
         load_witness(tmp_path / "absent", [LOG.verifier().to_key()], tmp_path / "state")
 
 
-@pytest.mark.slow
-def test_serve_cosigns_end_to_end(tmp_path):
+def _serve_witness(tmp_path: Path):
+    """``clearroom witness serve`` in a subprocess that inherited SIGINT and SIGTERM ignored
+    (as from a background shell); it prints its key and address once it listens."""
     key = key_file(tmp_path, W1.to_key())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLEARROOM_", "DJANGO_"))}
     command = [sys.executable, "-m", "clearroom.cli.witness", "serve", "--key-file", str(key)]
     command += ["--log", LOG.verifier().to_key(), "--state", str(tmp_path / "state")]
     command += ["--port", "0"]
-    proc = subprocess.Popen(
+    return processes.running(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
-    try:
+
+
+@pytest.mark.slow
+def test_serve_cosigns_end_to_end_and_stops_on_sigterm_inherited_ignored(tmp_path):
+    with _serve_witness(tmp_path) as proc:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == W1.verifier().to_key()
         banner = proc.stdout.readline()
@@ -82,8 +88,18 @@ def test_serve_cosigns_end_to_end(tmp_path):
         note = cosign_with_witnesses(log.checkpoint(), log.proof, [endpoint])
         _, cosigs = open_checkpoint(note, LOG.verifier(), cosigners=[W1.verifier()])
         assert len(cosigs) == 1
-    finally:
+        stopped = processes.stop(proc)
+    assert stopped.returncode == 0, stopped.stderr
+    assert "Traceback" not in stopped.stderr
+
+
+@pytest.mark.slow
+def test_witness_inherited_sigint_ignored_still_stops_on_sigint(tmp_path):
+    """A Ctrl-C (or ``kill -INT``) reaches a witness started from a background shell."""
+    with _serve_witness(tmp_path) as proc:
+        assert proc.stdout is not None
+        proc.stdout.readline(), proc.stdout.readline()  # listening
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 0, stderr
-    assert "Traceback" not in stderr
+        assert proc.wait(timeout=processes.STOP_TIMEOUT) == 0
+        stopped = processes.stop(proc)
+    assert "Traceback" not in stopped.stderr

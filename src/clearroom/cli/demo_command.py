@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -62,13 +63,27 @@ def start_witness(data_dir: Path) -> DemoWitness:
         text=True,
         env={k: v for k, v in os.environ.items() if not k.startswith("CLEARROOM_")},
     )
-    atexit.register(process.terminate)
+    atexit.register(_stop_witness, process, os.getpid())
     assert process.stdout is not None
     verifier_key = process.stdout.readline().strip()
     address = process.stdout.readline().strip().rsplit(" at ", 1)[-1]
     if not verifier_key or not address.startswith("http://"):
         raise ClearroomError("demo: the witness did not start; see the messages above")
     return DemoWitness(address.rstrip("/"), verifier_key, log_key)
+
+
+def _stop_witness(process: subprocess.Popen[str], owner: int) -> None:
+    """At the demo's exit: SIGTERM the witness and wait for it (SIGKILL after 10 s). Only in
+    the process that started it: gunicorn's workers are forks of the demo and run its exit
+    handlers too, and a worker restarting must not stop the witness."""
+    if os.getpid() != owner:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def show(
@@ -101,10 +116,16 @@ def show(
         )
     )
     if witness is not None:
-        console.print("Check the centre's transparency log yourself (a monitor):")
+        # The state file keeps the last verified checkpoint, so the next run proves the log
+        # only grew since: without it every run would trust the log anew and miss a fork.
+        state = shlex.quote(str(policy.parent / "monitor-state.json"))
+        console.print(
+            "Check the centre's transparency log yourself (a monitor; run it again later:"
+            " it proves the log only grew since the last run):"
+        )
         console.print(
             f"  {_command()} log monitor {base_url}/log/ --key '{witness.log_key}'"
-            f" --cosigner '{witness.verifier_key}'",
+            f" --cosigner '{witness.verifier_key}' --state {state}",
             soft_wrap=True,
             highlight=False,
         )

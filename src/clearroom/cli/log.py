@@ -188,7 +188,7 @@ def monitor(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     watch: Annotated[
         float | None,
-        typer.Option(help="Check again every SECONDS until interrupted.", min=0.1),
+        typer.Option(help="Check again every SECONDS until SIGTERM or SIGINT.", min=0.1),
     ] = None,
     timeout: Annotated[float, typer.Option(help="HTTP timeout per request, seconds.")] = 30.0,
     min_cosignatures: Annotated[
@@ -201,6 +201,7 @@ def monitor(
     Checks the checkpoint's signature (and cosignatures), its consistency with the last verified
     checkpoint, every tile and every new entry. Exits 0 if all is well, 1 if the log could not
     be checked, 3 with the evidence if the log is wrong."""
+    from clearroom.cli.stopping import stop_signals
     from clearroom.tlog.client import open_fetcher
     from clearroom.tlog.errors import TlogError
     from clearroom.tlog.monitor import (
@@ -226,7 +227,8 @@ def monitor(
             )
         except TlogError as exc:
             _fail(exc, out, err, as_json)
-        run_checks(checker, url, out=out, err=err, as_json=as_json, watch=watch)
+        with stop_signals():  # --watch runs until SIGTERM or SIGINT
+            run_checks(checker, url, out=out, err=err, as_json=as_json, watch=watch)
 
 
 def run_checks(
@@ -239,8 +241,9 @@ def run_checks(
     watch: float | None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Run the monitor once, or every ``watch`` seconds until Ctrl-C. In watch mode a log that
-    cannot be reached is a warning and the next round tries again; bad data stops at once."""
+    """Run the monitor once, or every ``watch`` seconds until SIGTERM or SIGINT. In watch mode
+    a log that cannot be reached is a warning and the next round tries again; bad data stops
+    at once."""
     from clearroom.tlog.errors import TlogError
 
     try:

@@ -5,7 +5,6 @@ receipt offline with nothing but the log's verifier key."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -75,21 +74,21 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def run() -> None:
         """Run the service's log writer as a process of its own (with tlog_embedded = false
-        for `clearroom serve`): it logs every published fact and signs the checkpoints."""
-        import signal
-
+        for `clearroom serve`): it logs every published fact and signs the checkpoints.
+        SIGTERM or SIGINT stops it after the current batch."""
         from clearroom.cli import _django
+        from clearroom.cli.stopping import stop_signals
 
-        _django.setup()
-        from django.conf import settings
+        with stop_signals():  # a signal while starting up aborts the start
+            _django.setup()
+            from django.conf import settings
 
-        from clearroom.server.transparency.keeper import LogKeeper
+            from clearroom.server.transparency.keeper import LogKeeper
 
-        keeper = LogKeeper()
-        signal.signal(signal.SIGTERM, lambda *_: keeper.stop())
-        console.print(f"Log writer for {settings.CONFIG.tlog_dir}; Ctrl-C stops it.")
-        with contextlib.suppress(KeyboardInterrupt):
-            keeper.run()
+            keeper = LogKeeper()
+            with stop_signals(keeper.stop):
+                console.print(f"Log writer for {settings.CONFIG.tlog_dir}; Ctrl-C stops it.")
+                keeper.run()
 
     @app.command()
     def keygen(

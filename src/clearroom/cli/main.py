@@ -38,14 +38,18 @@ def serve(
         bool, typer.Option(help="Run the embedded job runner in the web process.")
     ] = True,
 ) -> None:
-    """Serve the portal, the API and the embedded job runner."""
+    """Serve the portal, the API and the embedded job runner until SIGTERM or SIGINT."""
     from clearroom.cli import _django
     from clearroom.cli.serve import serve as run
+    from clearroom.cli.stopping import stop_signals
 
-    _django.setup()
-    _django.migrate()
-    console.print(f"Clearroom at [bold]http://{host}:{port}/[/]")
-    run(host=host, port=port, workers=workers, threads=threads, run_jobs=jobs)
+    # Until gunicorn installs its own handlers (it stops gracefully on SIGTERM), a signal
+    # aborts the start.
+    with stop_signals():
+        _django.setup()
+        _django.migrate()
+        console.print(f"Clearroom at [bold]http://{host}:{port}/[/]")
+        run(host=host, port=port, workers=workers, threads=threads, run_jobs=jobs)
 
 
 @app.command()
@@ -94,16 +98,21 @@ def createadmin(
 def worker(
     concurrency: Annotated[int, typer.Option(help="Jobs run at the same time.")] = 1,
 ) -> None:
-    """Run verification jobs (in-process queue or procrastinate, per configuration)."""
+    """Run verification jobs (in-process queue or procrastinate, per configuration) until
+    SIGTERM or SIGINT: the first lets running jobs finish, a second interrupts them."""
     from clearroom.cli import _django
+    from clearroom.cli.stopping import stop_signals
 
-    _django.setup()
-    from django.conf import settings
+    # The job runners install their own handlers while they run; this one covers the start
+    # and is what they hand back to (never an inherited "ignore").
+    with stop_signals():
+        _django.setup()
+        from django.conf import settings
 
-    from clearroom.jobs import run_worker
+        from clearroom.jobs import run_worker
 
-    console.print(f"Worker started ({settings.CONFIG.jobs_backend} backend); Ctrl-C stops it.")
-    run_worker(concurrency=concurrency)
+        console.print(f"Worker started ({settings.CONFIG.jobs_backend} backend); Ctrl-C stops it.")
+        run_worker(concurrency=concurrency)
 
 
 @app.command()
@@ -182,27 +191,31 @@ def demo(
     os.environ.setdefault("CLEARROOM_LOG_FORMAT", "text")
     os.environ.setdefault("CLEARROOM_LOG_LEVEL", "WARNING")
     from clearroom.cli.demo_command import show, start_witness
+    from clearroom.cli.stopping import stop_signals
 
-    beside = start_witness(data_dir) if witness and serve_ else None
-    if beside is not None:
-        os.environ["CLEARROOM_TLOG_WITNESSES"] = f"{beside.url} {beside.verifier_key}"
-    from clearroom.cli import _django
+    # Until gunicorn installs its own handlers (it stops gracefully on SIGTERM), a signal
+    # aborts the start; the witness is stopped at exit.
+    with stop_signals():
+        beside = start_witness(data_dir) if witness and serve_ else None
+        if beside is not None:
+            os.environ["CLEARROOM_TLOG_WITNESSES"] = f"{beside.url} {beside.verifier_key}"
+        from clearroom.cli import _django
 
-    _django.setup()
-    _django.migrate()
-    from clearroom.server.accounts.models import Organisation
-    from clearroom.server.attestations.policy import starting_policy
-    from clearroom.server.demo import seed
+        _django.setup()
+        _django.migrate()
+        from clearroom.server.accounts.models import Organisation
+        from clearroom.server.attestations.policy import starting_policy
+        from clearroom.server.demo import seed
 
-    info = seed()
-    policy = data_dir / "demo-policy.toml"
-    policy.write_text(starting_policy(Organisation.objects.get(slug=info.vendor)))
-    base_url = f"http://{host}:{port}"
-    show(info, base_url=base_url, witness=beside, policy=policy, console=console)
-    if serve_:
-        from clearroom.cli.serve import serve as run
+        info = seed()
+        policy = data_dir / "demo-policy.toml"
+        policy.write_text(starting_policy(Organisation.objects.get(slug=info.vendor)))
+        base_url = f"http://{host}:{port}"
+        show(info, base_url=base_url, witness=beside, policy=policy, console=console)
+        if serve_:
+            from clearroom.cli.serve import serve as run
 
-        run(host=host, port=port, workers=1, threads=8, run_jobs=True)
+            run(host=host, port=port, workers=1, threads=8, run_jobs=True)
 
 
 @app.command(

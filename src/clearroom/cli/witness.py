@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socketserver
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +24,7 @@ from typing import Annotated, cast
 
 import typer
 
+from clearroom.cli.stopping import stop_signals
 from clearroom.errors import ClearroomError
 from clearroom.tlog.note import (
     CosignatureSigner,
@@ -62,6 +65,14 @@ class WitnessServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], witness: Witness) -> None:
         self.witness = witness
         super().__init__(address, WitnessHandler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind also resolves the bound address back to a host name
+        # (socket.getfqdn: a reverse DNS query where /etc/hosts does not answer, seconds on a
+        # slow resolver) only to fill server_name, which nothing here reads.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
 
 class WitnessHandler(BaseHTTPRequestHandler):
@@ -239,18 +250,25 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 7380,
 ) -> None:
-    """Serve POST /add-checkpoint until interrupted."""
+    """Serve POST /add-checkpoint until SIGTERM or SIGINT (then exit 0)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     witness = load_witness(key_file, log, state)
     server = make_server(witness, host, port)
     bound_host, bound_port = server.server_address[:2]
-    typer.echo(witness.verifier_key)
-    typer.echo(f"witnessing {', '.join(witness.logs)} at http://{bound_host!s}:{bound_port}/")
+
+    def stop() -> None:  # shutdown() waits for serve_forever() to return: not in its thread
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    # The handlers are in place before the banner says the witness is up. A request cut short
+    # by the stop loses nothing: the witness's state is replaced atomically or not at all.
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        with stop_signals(stop):
+            typer.echo(witness.verifier_key)
+            typer.echo(
+                f"witnessing {', '.join(witness.logs)} at http://{bound_host!s}:{bound_port}/"
+            )
+            server.serve_forever()
     finally:
         server.server_close()
 
