@@ -2,8 +2,10 @@
 newest facts, and how to verify all of it without trusting Clearroom.
 
 Everything shown comes from the log itself (the published checkpoint and each entry's bytes),
-not from the catalogue: a confidential file's name is not in its entry, so it is not shown
-here to anyone. The page is the same for every visitor."""
+not from the catalogue - only the public names of the organisations an entry names by slug are
+looked up: a confidential file's name is not in its entry, so it is not shown here to anyone.
+What each kind of entry is called is :mod:`.fact_kinds`. The page is the same for every
+visitor."""
 
 from __future__ import annotations
 
