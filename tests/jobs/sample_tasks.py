@@ -57,7 +57,7 @@ def gives_up(*, counter: str, message: str) -> None:
     raise ValueError(message)
 
 
-@job("tests.sleeper", max_attempts=1, timeout=2)
+@job("tests.sleeper", max_attempts=1, timeout=10)  # room for a slow start on a loaded machine
 def sleeper(*, seconds: float, pidfile: str = "") -> None:
     if pidfile:
         # a grandchild in the same process group: the time limit must take it down too

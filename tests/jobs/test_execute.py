@@ -46,10 +46,10 @@ def test_result_that_is_not_json_is_an_error():
 @pytest.mark.slow
 def test_time_limit_kills_the_whole_process_group(tmp_path):
     pidfile = tmp_path / "grandchild"
-    outcome = run_attempt(get("tests.sleeper"), {"seconds": 30, "pidfile": str(pidfile)})
+    outcome = run_attempt(get("tests.sleeper"), {"seconds": 300, "pidfile": str(pidfile)})
     assert outcome.timed_out and not outcome.ok
-    assert outcome.error.startswith("jobs: tests.sleeper timed out after 2 s")
-    assert outcome.duration_seconds < 10
+    assert outcome.error.startswith("jobs: tests.sleeper timed out after 10 s")
+    assert outcome.duration_seconds < 300  # the limit ended it, not the job
     grandchild = int(pidfile.read_text())
     wait_for(lambda: not alive(grandchild), "the job's own subprocess to die", timeout=5)
 

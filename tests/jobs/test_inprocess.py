@@ -110,14 +110,14 @@ def test_on_failure_is_told_the_final_reason_once(tmp_path):
 
 @pytest.mark.django_db
 def test_time_limit_kills_the_attempt_and_counts_it():
-    job_id = enqueue("tests.sleeper", seconds=30)
+    job_id = enqueue("tests.sleeper", seconds=300)
     started = time.monotonic()
     assert runner().run_until_idle() == 1
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 300  # the limit ended it, not the job
     job = Job.objects.get(pk=job_id)
     assert job.status == JobStatus.FAILED
     assert job.attempts == 1
-    assert "timed out after 2 s" in job.last_error
+    assert "timed out after 10 s" in job.last_error
 
 
 @pytest.mark.django_db

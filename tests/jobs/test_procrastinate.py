@@ -93,7 +93,7 @@ def test_on_failure_is_told_when_the_last_attempt_was_lost(tmp_path):
 
 
 def test_time_limit_kills_the_attempt():
-    job_id = enqueue("tests.sleeper", seconds=30)
+    job_id = enqueue("tests.sleeper", seconds=300)
     work_until_idle()
     assert job_row(job_id) == ("tests.sleeper", "failed", 1)
 
