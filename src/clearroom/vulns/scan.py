@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clearroom.sbom.model import Sbom
-from clearroom.vulns.match import AdvisoryLookup, Finding, MatchReport, MatchRun
+from clearroom.vulns.match import AdvisoryLookup, Finding, MatchReport, MatchRun, NotMatchable
 from clearroom.vulns.vex import VexDocument, VexError, VexStatement
 from clearroom.vulns.vex.resolve import applies_to
 
@@ -90,21 +90,31 @@ class ScanResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "sbom": {
-                "format": self.sbom.format,
-                "spec_version": self.sbom.spec_version,
-                "serial": self.sbom.serial,
-                "components": len(self.sbom.components),
-            },
-            "advisory_snapshot": self.snapshot,
+            **_head(self.sbom, self.snapshot),
             "matched": self.report.matched,
-            "not_matchable": [
-                {"ref": n.component_ref, "name": n.name, "purl": n.purl, "reason": n.reason}
-                for n in self.report.not_matchable
-            ],
+            "not_matchable": _not_matchable(self.report.not_matchable),
             "open_by_severity": self.counts(),
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def _head(sbom: Sbom, snapshot: str) -> dict[str, Any]:
+    return {
+        "sbom": {
+            "format": sbom.format,
+            "spec_version": sbom.spec_version,
+            "serial": sbom.serial,
+            "components": len(sbom.components),
+        },
+        "advisory_snapshot": snapshot,
+    }
+
+
+def _not_matchable(components: Iterable[NotMatchable]) -> list[dict[str, Any]]:
+    return [
+        {"ref": n.component_ref, "name": n.name, "purl": n.purl, "reason": n.reason}
+        for n in components
+    ]
 
 
 OPEN_STATUSES = ("affected", "unknown", "under_investigation")
@@ -149,23 +159,12 @@ class ScanRun:
         """Everything of :meth:`ScanResult.to_dict` but the findings (final after them)."""
         return {
             "matched": self.match.matched,
-            "not_matchable": [
-                {"ref": n.component_ref, "name": n.name, "purl": n.purl, "reason": n.reason}
-                for n in self.match.not_matchable
-            ],
+            "not_matchable": _not_matchable(self.match.not_matchable),
             "open_by_severity": dict(self.counts),
         }
 
     def head(self) -> dict[str, Any]:
-        return {
-            "sbom": {
-                "format": self.sbom.format,
-                "spec_version": self.sbom.spec_version,
-                "serial": self.sbom.serial,
-                "components": len(self.sbom.components),
-            },
-            "advisory_snapshot": self.snapshot,
-        }
+        return _head(self.sbom, self.snapshot)
 
 
 def scan(sbom: Sbom, store: AdvisoryLookup, vex: Iterable[VexDocument] = ()) -> ScanResult:
