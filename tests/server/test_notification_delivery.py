@@ -206,7 +206,8 @@ def test_webhooks_through_the_api(people, receiver):
 @pytest.fixture
 def endless_receiver(settings):
     """A receiver on loopback that answers 200 and then streams its body forever: as fast as
-    it can, or one byte every 50 ms (``?drip``), until the caller hangs up. It counts what the
+    it can, one byte every 50 ms (``?drip``), or not at all (``?silent``), until the caller
+    hangs up. It counts what the
     caller took and whether the caller hung up."""
     seen: dict[str, object] = {"hung_up": threading.Event(), "bytes": 0}
     stop = threading.Event()
@@ -221,6 +222,11 @@ def endless_receiver(settings):
             self.end_headers()
             drip = "drip" in self.path
             piece = b"x" if drip else b"x" * 65536
+            if "silent" in self.path:  # headers, then nothing until the caller hangs up
+                self.wfile.flush()
+                self.rfile.read(1)  # returns when the caller closes the connection
+                seen["hung_up"].set()
+                return
             try:
                 while not stop.is_set():
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
@@ -248,17 +254,15 @@ def endless_receiver(settings):
     server.server_close()
 
 
-@pytest.mark.parametrize("pace", ["fast", "drip"])
+@pytest.mark.parametrize("pace", ["fast", "drip", "silent"])
 def test_webhook_receiver_streaming_an_endless_answer_is_cut_off_at_the_cap(
     people, endless_receiver, pace
 ):
     """The receiver's answer never ends: the delivery reads at most 64 KiB of it (or stops at
-    its timeout when it trickles), hangs up and records the status; it neither grows the
-    worker's memory nor holds the job."""
+    its timeout when it trickles or falls silent), hangs up and records the status, which
+    alone decides the delivery; it neither grows the worker's memory nor holds the job."""
     url, seen = endless_receiver
-    hook, _ = services.add_webhook(
-        Actor(people.maintainer), people.vendor, url + ("?drip" if pace == "drip" else ""), []
-    )
+    hook, _ = services.add_webhook(Actor(people.maintainer), people.vendor, f"{url}?{pace}", [])
     assert delivery.deliver(_notify(people))["webhooks"] == 1
     assert seen["hung_up"].wait(30)  # the receiver saw the connection close, bounded generously
     if pace == "fast":

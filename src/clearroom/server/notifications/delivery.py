@@ -236,14 +236,18 @@ def read_answer(response: httpx.Response, deadline: float) -> bytes:
     gzip bomb stays small), read until the cap or ``deadline`` (a monotonic time); the rest is
     dropped when the connection closes. A receiver that answers forever, fast or one byte at a
     time, neither grows the worker's memory nor holds the job past its timeout (plus at most
-    one read timeout for the chunk under way)."""
+    one read timeout for the chunk under way). The status decides the delivery, so a body
+    that breaks off or falls silent ends the reading, not the delivery (no duplicate retries)."""
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_raw():  # each as it arrives, one network read (<= 64 KiB)
-        chunks.append(chunk[: MAX_ANSWER_BYTES - size])
-        size += len(chunks[-1])
-        if size >= MAX_ANSWER_BYTES or time.monotonic() >= deadline:
-            break
+    try:
+        for chunk in response.iter_raw():  # each as it arrives, one network read (<= 64 KiB)
+            chunks.append(chunk[: MAX_ANSWER_BYTES - size])
+            size += len(chunks[-1])
+            if size >= MAX_ANSWER_BYTES or time.monotonic() >= deadline:
+                break
+    except httpx.TransportError:
+        pass  # the status line and headers arrived; what follows is only a diagnostic
     return b"".join(chunks)
 
 
