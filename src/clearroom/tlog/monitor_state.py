@@ -86,7 +86,7 @@ class FileMonitorState:
         except InputError as exc:
             raise InvalidMonitorState(self.location, str(exc).removeprefix("state: ")) from None
         try:
-            doc = parse_json(raw, what="JSON")
+            doc = parse_json(raw, what="its content")
             if doc.get("format") != _STATE_FORMAT:
                 raise ValueError(f"format is not {_STATE_FORMAT!r}")
             size, root = doc["size"], base64.b64decode(doc["root"], validate=True)
