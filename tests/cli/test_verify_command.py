@@ -257,3 +257,34 @@ def test_online_server_sending_its_headers_a_byte_at_a_time_is_given_up_at_the_d
     assert result.returncode == 1, result.stderr
     assert f"--online: no complete answer from {url} within 2 s; gave up" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _replace_state(path, kind):
+    """Turn the remembered checkpoint at ``path`` into something a state file must not be."""
+    import os
+
+    path.unlink()
+    if kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "huge":
+        with path.open("wb") as f:
+            f.truncate(1 << 30)  # sparse: 1 GiB that costs no disk
+    else:
+        os.mkfifo(path)  # nobody ever writes
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "huge", "fifo"])
+def test_state_file_that_is_dev_zero_huge_or_a_fifo_exits_1_at_the_cap(release, kind):
+    """A remembered checkpoint replaced by /dev/zero, a 1 GiB file or a silent FIFO: the
+    verifier read it whole (or waited for a writer forever); it now stops at the cap or the
+    deadline and says it could not check (exit 1), without a traceback."""
+    assert _verify(release).returncode == 0
+    (remembered,) = (release / "state").iterdir()
+    _replace_state(remembered, kind)
+    result = _verify(release, "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["verified"] is False and doc["failure"] == "usage"
+    says = "within 10 s" if kind == "fifo" else "limit of 1,048,576"
+    assert says in result.stdout and "remembered checkpoint" in result.stdout
+    assert "Traceback" not in result.stderr

@@ -109,6 +109,31 @@ def test_the_operator_can_require_a_second_factor(world, mia, settings):
     assert other.get("/orgs/acme/").status_code == 200
 
 
+@pytest.mark.parametrize("kind", ["staff", "superuser"])
+def test_staff_without_second_factor_must_set_one_up_when_required(db, settings, kind):
+    """Staff and superusers belong to no organisation but reach the admin site: with the
+    operator's rule on, signing in (the admin's sign-in is the portal's) leads them to set up a
+    second factor before the admin opens, and they cannot remove their only one."""
+    settings.CONFIG = dataclasses.replace(settings.CONFIG, require_second_factor=True)
+    User.objects.create_user(
+        "root", password=PASSWORD, is_staff=True, is_superuser=kind == "superuser"
+    )
+    client = Client()
+    asked = client.get("/admin/")
+    assert asked.status_code == 302 and asked["Location"].startswith("/admin/login/")
+    assert client.get(asked["Location"])["Location"].startswith("/login/")
+    _sign_in(client, "root")
+    blocked = client.get("/admin/")
+    assert blocked.status_code == 302 and blocked["Location"] == "/-/account/"
+    assert "Set up a second factor to continue" in client.get("/-/account/").content.decode()
+    client.post("/-/account/act", {"action": "start"})
+    device = TotpDevice.objects.get(user__username="root")
+    client.post("/-/account/act", {"action": "confirm", "code": _code(device)})
+    assert client.get("/admin/").status_code == 200
+    kept = client.post("/-/account/act", {"action": "remove", "code": _code(device, 30)})
+    assert kept.status_code == 422 and TotpDevice.objects.filter(pk=device.pk).exists()
+
+
 def test_an_owner_invites_and_the_link_works_once(world, db):
     owner = world.client("owner")
     made = owner.post("/orgs/acme/-/invitations/", {"email": "new@acme.test", "role": "expert"})

@@ -113,6 +113,24 @@ def test_unusable_documents_are_refused_with_the_reason(world, forum, own_log, b
     assert not Catalogue.objects.exists() and not LogEntry.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (BODY.replace(b'"title":', b'"title": "Forged", "title":', 1), "'title' appears twice"),
+        (BODY.replace(b'"version": "1.0"', b'"version": NaN', 1), "NaN is not a JSON number"),
+    ],
+    ids=["duplicate-key", "nan"],
+)
+def test_catalogue_upload_with_duplicate_keys_or_nan_is_refused_with_the_reason(
+    world, forum, own_log, body, says
+):
+    refused = post(forum["owner"], body)
+    assert refused.status_code == 422, refused.content
+    assert refused["Content-Type"] == "application/problem+json"
+    assert says in refused.json()["detail"]
+    assert not Catalogue.objects.exists() and not LogEntry.objects.exists()
+
+
 def test_a_bad_slug_and_an_oversized_document_are_refused(world, forum, own_log):
     assert (
         post(forum["owner"], BODY, PUBLISH.replace("iot-baseline", "Bad_Slug")).status_code == 422

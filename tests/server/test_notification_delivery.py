@@ -10,7 +10,7 @@ import json
 import socket
 import threading
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -201,6 +201,76 @@ def test_webhooks_through_the_api(people, receiver):
     assert viewer.get("/api/organisations/acme/webhooks").status_code == 403
     gone = owner.post(f"/api/organisations/acme/webhooks/{listed[0]['id']}/delete")
     assert gone.status_code == 200 and owner.get("/api/organisations/acme/webhooks").json() == []
+
+
+@pytest.fixture
+def endless_receiver(settings):
+    """A receiver on loopback that answers 200 and then streams its body forever: as fast as
+    it can, one byte every 50 ms (``?drip``), or not at all (``?silent``), until the caller
+    hangs up. It counts what the
+    caller took and whether the caller hung up."""
+    seen: dict[str, object] = {"hung_up": threading.Event(), "bytes": 0}
+    stop = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            drip = "drip" in self.path
+            piece = b"x" if drip else b"x" * 65536
+            if "silent" in self.path:  # headers, then nothing until the caller hangs up
+                self.wfile.flush()
+                self.rfile.read(1)  # returns when the caller closes the connection
+                seen["hung_up"].set()
+                return
+            try:
+                while not stop.is_set():
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.flush()
+                    seen["bytes"] += len(piece)
+                    if drip:
+                        stop.wait(0.05)
+            except OSError:
+                seen["hung_up"].set()
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.CONFIG = dataclasses.replace(
+        settings.CONFIG, webhook_allow_private=True, webhook_timeout_seconds=2.0
+    )
+    yield f"http://127.0.0.1:{server.server_port}/hook", seen
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("pace", ["fast", "drip", "silent"])
+def test_webhook_receiver_streaming_an_endless_answer_is_cut_off_at_the_cap(
+    people, endless_receiver, pace
+):
+    """The receiver's answer never ends: the delivery reads at most 64 KiB of it (or stops at
+    its timeout when it trickles or falls silent), hangs up and records the status, which
+    alone decides the delivery; it neither grows the worker's memory nor holds the job."""
+    url, seen = endless_receiver
+    hook, _ = services.add_webhook(Actor(people.maintainer), people.vendor, f"{url}?{pace}", [])
+    assert delivery.deliver(_notify(people))["webhooks"] == 1
+    assert seen["hung_up"].wait(30)  # the receiver saw the connection close, bounded generously
+    if pace == "fast":
+        # what the receiver got out before the hang-up: the cap plus what the sockets buffer
+        assert seen["bytes"] < 64 * 1024 * 1024
+    hook.refresh_from_db()
+    assert hook.last_status == "200"
+    assert Delivery.objects.filter(webhook=hook, state="sent").count() == 1
 
 
 # -- webhook targets: DNS rebinding and the ranges that are not public ----------------------------

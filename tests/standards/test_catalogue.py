@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from clearroom.standards import CatalogueError, parse_oscal
-from clearroom.standards.catalogue import MAX_BYTES
+from clearroom.standards.catalogue import MAX_BYTES, MAX_DEPTH
 
 BASE: dict[str, Any] = {
     "catalog": {
@@ -93,7 +93,7 @@ def test_controls_are_read_in_order_with_groups_enhancements_and_statements() ->
         (doc(controls=[{"id": "x"}]), "catalog.controls[0].title"),
         (doc(groups=[{"id": "g", "title": "G", "controls": "many"}]), "must be an array"),
         (doc(controls=[], groups=[]), "no controls"),
-        (b"[" * 100_000 + b"]" * 100_000, "nests too deeply"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 64 levels"),
     ],
 )
 def test_unusable_documents_are_refused_with_the_place(data: bytes, says: str) -> None:
@@ -111,3 +111,39 @@ def test_deep_nesting_and_size_are_bounded() -> None:
         parse_oscal(doc(controls=[control]))
     with pytest.raises(CatalogueError, match="MiB"):
         parse_oscal(b" " * (MAX_BYTES + 1))
+
+
+def _deepest(kind: str, name: str, leaf: dict[str, Any]) -> dict[str, Any]:
+    """``leaf`` as the `MAX_DEPTH`-th level of ``kind`` (groups, controls or parts): the most
+    the parser allows."""
+    node = leaf
+    for i in range(MAX_DEPTH - 2, -1, -1):
+        node = {"id": f"{name}{i}", "title": name, "name": "statement", kind: [node]}
+    return node
+
+
+def test_the_deepest_catalogue_the_limits_allow_is_still_json_enough() -> None:
+    part = _deepest("parts", "p", {"id": "p", "name": "item", "prose": "Do it."})
+    control = _deepest("controls", "c", {"id": "leaf", "title": "Leaf", "parts": [part]})
+    group = _deepest("groups", "g", {"id": "g", "title": "G", "controls": [control]})
+    catalogue = parse_oscal(doc(groups=[group]))
+    assert catalogue.controls[-1].statement.endswith("Do it.")
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (
+            doc().replace(b'"title": "Baseline"', b'"title": "Baseline", "title": "Other"'),
+            "the member 'title' appears twice",
+        ),
+        (doc().replace(b'"2.0"', b"NaN"), "NaN is not a JSON number"),
+        (doc().replace(b'"2.0"', b"-Infinity"), "-Infinity is not a JSON number"),
+    ],
+    ids=["duplicate-key", "nan", "infinity"],
+)
+def test_catalogue_with_duplicate_keys_or_nan_is_refused_naming_it(data: bytes, says: str) -> None:
+    """Plain json.loads took the last of two "title"s and read NaN as a number: two readers
+    of one published catalogue could see two different documents."""
+    with pytest.raises(CatalogueError, match=f"^catalogue: {says}"):
+        parse_oscal(data)

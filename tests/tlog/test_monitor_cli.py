@@ -196,3 +196,29 @@ def test_a_log_folder_from_log_append_is_monitored_through_its_tiles(tmp_path: P
     sim.append(entries(0, 3))
     code, out, _ = monitor(str(tmp_path / "mylog"), "--key", sim.verifier.to_key())
     assert code == 0 and "first run → 3" in out
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "huge", "fifo"])
+def test_monitor_state_that_is_dev_zero_huge_or_a_fifo_exits_1_at_the_cap(
+    sim: SimulatedLog, tmp_path: Path, kind: str
+) -> None:
+    """The --state file is /dev/zero, a 1 GiB file or a FIFO nobody writes: the monitor read
+    4 MiB before checking the size, and waited forever on the FIFO; now it refuses at the cap
+    or the deadline with "could not check" (exit 1)."""
+    import os
+
+    sim.append(entries(0, 10))
+    state = tmp_path / "state.json"
+    if kind == "dev-zero":
+        state.symlink_to("/dev/zero")
+    elif kind == "huge":
+        with state.open("wb") as f:
+            f.truncate(1 << 30)  # sparse
+    else:
+        os.mkfifo(state)
+    code, _, err = monitor(
+        str(sim.store.root), "--key", sim.verifier.to_key(), "--state", str(state)
+    )
+    assert code == 1
+    says = "within 10 s" if kind == "fifo" else "limit of 4,194,304"
+    assert says in " ".join(err.split()) and "cannot be used" in " ".join(err.split())

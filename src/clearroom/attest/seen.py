@@ -9,6 +9,19 @@ import os
 import tempfile
 from pathlib import Path
 
+from clearroom.tlog.note import MAX_NOTE_SIZE
+from clearroom.untrusted import InputError, read_capped
+
+MAX_SEEN_BYTES = MAX_NOTE_SIZE
+"""A remembered checkpoint is a signed note, 1 MiB at most."""
+STATE_DEADLINE = 10.0
+"""Seconds to read it: a local file takes milliseconds, a FIFO may never answer."""
+
+
+class SeenStateUnreadable(InputError):
+    """A remembered checkpoint cannot be read: over `MAX_SEEN_BYTES`, not a file, unreadable,
+    or silent past `STATE_DEADLINE`. Verification cannot check consistency: it stops."""
+
 
 class SeenCheckpoints:
     def __init__(self, directory: Path) -> None:
@@ -18,10 +31,19 @@ class SeenCheckpoints:
         return self.directory / f"checkpoint-{hashlib.sha256(origin.encode()).hexdigest()[:24]}"
 
     def load(self, origin: str) -> bytes | None:
-        try:
-            return self._path(origin).read_bytes()
-        except FileNotFoundError:
+        """The remembered checkpoint of the log ``origin``, or None if there is none yet. Read
+        capped and with a deadline (`read_capped`): a state file that is huge, ``/dev/zero`` or
+        a silent FIFO raises `SeenStateUnreadable` instead of filling memory or hanging."""
+        path = self._path(origin)
+        if not os.path.lexists(path):
             return None
+        try:
+            return read_capped(path, MAX_SEEN_BYTES, what="state", deadline=STATE_DEADLINE)
+        except InputError as exc:
+            raise SeenStateUnreadable(
+                f"{exc}; it is this client's remembered checkpoint of {origin}: give --state"
+                " another directory, or move the file away to start over"
+            ) from None
 
     def save(self, origin: str, note: bytes) -> None:
         """Atomically replace the remembered checkpoint (a crash keeps the old or the new)."""

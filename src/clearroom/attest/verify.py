@@ -58,7 +58,7 @@ from clearroom.attest.predicates import (
     validate_statement,
 )
 from clearroom.attest.registry import KeyNotValid, KeyRegistry, Logged, RegistryError
-from clearroom.attest.seen import SeenCheckpoints
+from clearroom.attest.seen import SeenCheckpoints, SeenStateUnreadable
 from clearroom.attest.statement import PAYLOAD_TYPE, Statement
 from clearroom.tlog import facts
 from clearroom.tlog.checkpoint import Checkpoint, open_checkpoint
@@ -245,7 +245,10 @@ def _consistency(state: _State, seen: SeenCheckpoints | None) -> str:
     new = state.checkpoint
     if seen is None:
         return "not checked (no state directory)"
-    note = seen.load(state.policy.origin)
+    try:
+        note = seen.load(state.policy.origin)
+    except SeenStateUnreadable as exc:  # consistency cannot be checked: could not verify
+        raise VerificationFailed(Failure.USAGE, str(exc)) from None
     old = None
     if note is not None:
         try:

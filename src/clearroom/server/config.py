@@ -106,8 +106,9 @@ class Config:
     ``signin_lockout_minutes`` after which signing in is refused until the window passes."""
     signin_lockout_minutes: int = 15
     require_second_factor: bool = False
-    """Vendor owners and maintainers, and evaluators, must confirm an authenticator app (TOTP)
-    before they can do anything else once signed in."""
+    """Vendor owners and maintainers, evaluators, and staff and superusers (the admin site) must
+    confirm an authenticator app (TOTP) or a passkey before they can do anything else once
+    signed in."""
     oidc_issuer: str = ""
     """An OpenID Connect provider people may sign in with (its issuer URL, which serves
     ``/.well-known/openid-configuration``); empty: passwords only."""

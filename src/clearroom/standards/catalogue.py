@@ -3,23 +3,28 @@ in groups and in other controls, each with its statement's prose.
 
 Only what a catalogue needs to be used is checked - the shape of the document, unique token ids,
 a title for everything - not the whole OSCAL schema: a document NIST's tools accept is accepted
-here, and the stored document is the publisher's, byte for byte. Bad input is a
+here, and the stored document is the publisher's, byte for byte. The JSON is read strictly
+(:func:`clearroom.untrusted.parse_json`: no duplicate keys, NaN or Infinity). Bad input is a
 :class:`CatalogueError` naming the place in the document, never a traceback.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from clearroom.errors import ClearroomError
+from clearroom.untrusted import MalformedInput, parse_json
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_CONTROLS = 20_000
 MAX_DEPTH = 8
+MAX_JSON_DEPTH = 64
+"""Nesting of the JSON itself: room for groups, controls and parts each `MAX_DEPTH` deep (two
+levels per step, an array and an object) and their properties, so this limit is never the
+one a catalogue meets first."""
 _TOKEN = re.compile(r"^[_A-Za-z][_A-Za-z0-9\-.]{0,99}$")  # OSCAL's token type, bounded
 _UUID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
@@ -118,12 +123,10 @@ def parse_oscal(data: bytes) -> Catalogue:
     """The catalogue an OSCAL catalog JSON document states."""
     if len(data) > MAX_BYTES:
         raise CatalogueError(f"catalogue: larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CatalogueError(f"catalogue: not JSON ({exc})") from None
-    except RecursionError:
-        raise CatalogueError("catalogue: the JSON nests too deeply") from None
+    try:  # strictly: a duplicate key or NaN would let two readers see two catalogues
+        document = parse_json(data, what="catalogue", max_depth=MAX_JSON_DEPTH)
+    except MalformedInput as exc:
+        raise CatalogueError(str(exc)) from None
     catalog = _object(_object(document, "the document").get("catalog"), "catalog")
     uuid = _text(catalog, "uuid", "catalog")
     if not _UUID.match(uuid):

@@ -19,11 +19,15 @@ from typing import Protocol
 
 from clearroom.tlog.errors import InvalidMonitorState
 from clearroom.tlog.hashing import HASH_SIZE
+from clearroom.untrusted import InputError, MalformedInput, parse_json, read_capped
 
 __all__ = ["FileMonitorState", "MemoryMonitorState", "MonitorState", "VerifiedCheckpoint"]
 
 _STATE_FORMAT = "clearroom-tlog-monitor/v1"
 _MAX_STATE_BYTES = 4 << 20
+"""A state file holds one checkpoint (a signed note, at most 1 MiB) and a few fields."""
+_DEADLINE = 10.0
+"""Seconds to read the state file: a local file takes milliseconds, a FIFO may never answer."""
 
 
 @dataclass(frozen=True)
@@ -73,24 +77,30 @@ class FileMonitorState:
         return str(self.path)
 
     def load(self) -> VerifiedCheckpoint | None:
-        try:
-            with self.path.open("rb") as file:
-                raw = file.read(_MAX_STATE_BYTES + 1)
-        except FileNotFoundError:
+        """The saved checkpoint, read capped and with a deadline (`read_capped`): a state path
+        that is ``/dev/zero``, a huge file or a silent FIFO is refused, not read without end."""
+        if not os.path.lexists(self.path):
             return None
-        except OSError as exc:
-            raise InvalidMonitorState(self.location, exc.strerror or str(exc)) from exc
-        if len(raw) > _MAX_STATE_BYTES:
-            raise InvalidMonitorState(self.location, f"larger than {_MAX_STATE_BYTES} bytes")
         try:
-            doc = json.loads(raw)
+            raw = read_capped(self.path, _MAX_STATE_BYTES, what="state", deadline=_DEADLINE)
+        except InputError as exc:
+            raise InvalidMonitorState(self.location, str(exc).removeprefix("state: ")) from None
+        try:
+            doc = parse_json(raw, what="its content")
             if doc.get("format") != _STATE_FORMAT:
                 raise ValueError(f"format is not {_STATE_FORMAT!r}")
             size, root = doc["size"], base64.b64decode(doc["root"], validate=True)
             note = doc["checkpoint"].encode()
             if type(size) is not int or size < 0 or len(root) != HASH_SIZE:
                 raise ValueError("size or root is malformed")
-        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            binascii.Error,
+            MalformedInput,
+        ) as exc:
             raise InvalidMonitorState(self.location, f"not a monitor state file ({exc})") from exc
         return VerifiedCheckpoint(note, size, root)
 

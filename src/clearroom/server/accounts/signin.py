@@ -1,7 +1,7 @@
 """Signing in: passwords (Argon2id), a lockout against guessing, and a second factor (an
 authenticator app, RFC 6238 TOTP, or a passkey, :mod:`.passkeys`) - asked for when a person has
-one, and required of vendor owners and maintainers and of evaluators when the operator sets
-``require_second_factor``.
+one, and required of vendor owners and maintainers, of evaluators and of the centre's staff
+and superusers when the operator sets ``require_second_factor``.
 
 Lockout: ``signin_max_failures`` refused attempts on one account, or four times as many from
 one address, within ``signin_lockout_minutes`` refuse further attempts until the window passes.
@@ -85,9 +85,12 @@ class SignInForm(AuthenticationForm):
 
 
 def needs_second_factor(user: User) -> bool:
-    """Must this person have one (the operator's rule)?"""
+    """Must this person have one (the operator's rule)? Staff and superusers always do: they
+    reach the admin site, which signs in through the portal."""
     if not settings.CONFIG.require_second_factor:
         return False
+    if user.is_staff or user.is_superuser:
+        return True
     risky = Membership.objects.filter(user=user).filter(
         role__in=["owner", "maintainer"], organisation__kind="vendor"
     ) | Membership.objects.filter(user=user, role="evaluator")

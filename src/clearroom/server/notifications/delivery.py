@@ -227,6 +227,30 @@ def payload(notification: Notification) -> dict[str, Any]:
     }
 
 
+MAX_ANSWER_BYTES = 64 * 1024
+"""How much of a receiver's answer is read: plenty for a status page or a diagnostic."""
+
+
+def read_answer(response: httpx.Response, deadline: float) -> bytes:
+    """At most `MAX_ANSWER_BYTES` of a streamed answer, as sent (not decompressed, so a small
+    gzip bomb stays small), read until the cap or ``deadline`` (a monotonic time); the rest is
+    dropped when the connection closes. A receiver that answers forever, fast or one byte at a
+    time, neither grows the worker's memory nor holds the job past its timeout (plus at most
+    one read timeout for the chunk under way). The status decides the delivery, so a body
+    that breaks off or falls silent ends the reading, not the delivery (no duplicate retries)."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_raw():  # each as it arrives, one network read (<= 64 KiB)
+            chunks.append(chunk[: MAX_ANSWER_BYTES - size])
+            size += len(chunks[-1])
+            if size >= MAX_ANSWER_BYTES or time.monotonic() >= deadline:
+                break
+    except httpx.TransportError:
+        pass  # the status line and headers arrived; what follows is only a diagnostic
+    return b"".join(chunks)
+
+
 def post_webhook(hook: Webhook, notification: Notification) -> None:
     target = check_target(hook.url)
     body = json.dumps(payload(notification), sort_keys=True).encode()
@@ -245,9 +269,14 @@ def post_webhook(hook: Webhook, notification: Notification) -> None:
             timeout=settings.CONFIG.webhook_timeout_seconds,
             follow_redirects=False,
         ) as client:
-            response = client.post(
-                target.pinned_url(), content=body, headers=headers, extensions=extensions
+            request = client.build_request(
+                "POST", target.pinned_url(), content=body, headers=headers, extensions=extensions
             )
+            response = client.send(request, stream=True)
+            try:
+                read_answer(response, time.monotonic() + settings.CONFIG.webhook_timeout_seconds)
+            finally:
+                response.close()
         status = f"{response.status_code}"
         response.raise_for_status()
     except httpx.HTTPError as exc:
