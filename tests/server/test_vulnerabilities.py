@@ -311,8 +311,7 @@ def test_a_confidential_sboms_contents_reach_only_those_who_may_read_it(
         "components": [],
     }
     hidden = anonymous.get(f"{RELEASE}/vulnerabilities").json()
-    assert hidden["findings"] == []  # and the public history counts none of them
-    assert [sum(h["open_by_severity"].values()) for h in hidden["history"]] == [0]
+    assert hidden["findings"] == [] and hidden["history"] == []
     assert (
         anonymous.get("/api/organisations/acme/vulnerabilities").json()["releases"][0]["open"] == 0
     )

@@ -176,13 +176,16 @@ def vulnerabilities(
         "evaluated_at": evaluation.at.isoformat() if evaluation else None,
         "open_by_severity": counts if status in (None, "open") else None,
         # The full stored history counts every SBOM and VEX document; shown to those who may
-        # read them all, everyone else gets the public counts (none before they were kept).
+        # read them all; other readers of an SBOM get the public counts (none before they
+        # were kept), readers of none get nothing.
         "history": [
             {"at": e.at.isoformat(), "open_by_severity": getattr(e, counted)}
             for e in reversed(
                 release.evaluations.exclude(**{f"{counted}__isnull": True}).order_by("-at")[:1000]
             )  # the newest 1,000
-        ],
+        ]
+        if counted
+        else [],
         "findings": [finding_out(f) for f in rows],
     }
     return HttpResponse(json.dumps(doc), content_type="application/json")

@@ -133,6 +133,8 @@ def _quality(sbom: ReleaseSbom) -> list[dict[str, Any]]:
 def _chart(actor: Actor, release: Release, *, ident: str) -> charts.Chart | None:
     """The history of open findings in the counts ``actor`` may see (full or public)."""
     counted = history_field(actor, release)
+    if counted is None:
+        return None
     newest = (
         Evaluation.objects.filter(release=release)
         .exclude(**{f"{counted}__isnull": True})

@@ -402,22 +402,19 @@ def all_findings(release: Release) -> QuerySet[Finding]:
     return _shown(release.findings.all(), Release.objects.filter(pk=release.pk))
 
 
-def sees_everything(actor: Actor, release: Release) -> bool:
-    """Whether ``actor`` reads every SBOM and every VEX document of the release: only then
-    may the stored full history (``Evaluation.open_by_severity``) be shown; everyone else
-    sees ``public_open_by_severity``."""
+def history_field(actor: Actor, release: Release) -> str | None:
+    """Which stored counts of the release's evaluations ``actor`` may see: the full ones
+    (``Evaluation.open_by_severity``) if they read every SBOM and every VEX document, the
+    public ones if they read some SBOM, none if they read no SBOM of it."""
 
     def files(documents: QuerySet[Document]) -> QuerySet[Document]:
         return visible_files(actor, documents)
 
     one = Release.objects.filter(pk=release.pk)
     readable = readable_sboms(actor, one)
-    return sees_every_sbom(release, readable) and _reading_every_vex(one, files).exists()
-
-
-def history_field(actor: Actor, release: Release) -> str:
-    """Which stored counts of the release's evaluations ``actor`` may see."""
-    return "open_by_severity" if sees_everything(actor, release) else "public_open_by_severity"
+    if sees_every_sbom(release, readable) and _reading_every_vex(one, files).exists():
+        return "open_by_severity"
+    return "public_open_by_severity" if readable.exists() else None
 
 
 def open_findings(findings: QuerySet[Finding]) -> QuerySet[Finding]:
