@@ -659,3 +659,26 @@ def test_a_signed_vex_statement_is_public_and_decides_for_everyone(world, confid
     decided = [f for f in webkit if f["advisory"] == "GHSA-scan-0001"]
     assert decided and all(f["status"] == "not_affected" for f in decided)
     assert all(f["vex"]["signed"] is True for f in decided)
+
+
+def test_findings_decided_by_a_confidential_vex_before_the_fix_are_hidden_by_the_migration(
+    world, confidential_vex
+):
+    """Before the fix ``status``/``vex`` applied every VEX document: the migration keeps that
+    as the full view and shows the match's own status until the release is evaluated again."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    release, _ = confidential_vex
+    parser = Finding.objects.get(release=release, advisory_id="GHSA-scan-0002")
+    Finding.objects.filter(pk=parser.pk).update(
+        status=parser.full_status, vex=parser.full_vex, full_status="", full_vex=None
+    )
+    migration = import_module(
+        "clearroom.server.vulnerabilities.migrations.0003_confidential_vex_views"
+    )
+    migration.split_views(apps, None)
+    parser.refresh_from_db()
+    assert (parser.status, parser.vex) == ("affected", None)
+    assert parser.full_status == "not_affected" and parser.full_vex["impact_statement"] == IMPACT
