@@ -329,17 +329,6 @@ def sees_every_sbom(release: Release, readable: QuerySet[ReleaseSbom]) -> bool:
     return not ReleaseSbom.objects.filter(release=release).exclude(pk__in=readable).exists()
 
 
-# A confidential VEX document's statements (status, justification, impact, action) are as
-# confidential as the document. Each finding therefore carries two views, both computed by
-# ``evaluate``: ``status``/``vex`` with the statements everyone may read (public VEX documents
-# and signed, logged OpenVEX statements) and ``full_status``/``full_vex`` with every VEX
-# document of the release. The stored default is the public one, so a reader that forgets the
-# rule shows too little, never too much (fail closed). Readers get findings only from the
-# functions below, annotated with ``shown_status`` and ``shown_vex``: the full view for
-# releases whose every VEX document they may read (confidential files of a release are read
-# all or none, so this is exactly "may read the deciding document"), the public one otherwise.
-
-
 def _shown(findings: QuerySet[Finding], full: QuerySet[Release]) -> QuerySet[Finding]:
     def either(field: str, output: Field[Any, Any]) -> Case:
         return Case(
@@ -361,8 +350,25 @@ def _reading_every_vex(
 
 
 def findings_for(actor: Actor, releases: QuerySet[Release]) -> QuerySet[Finding]:
-    """THE findings ``actor`` may read in ``releases`` (the API, its exports, the portal's
-    pages and counts): those of SBOMs they may read, each with the VEX view they may read."""
+    """THE findings ``actor`` may read in ``releases`` - the API, its CSV and CycloneDX
+    exports, the portal's pages, counts and the showcase all read them here: those of SBOMs
+    they may read, annotated with ``shown_status`` and ``shown_vex``, the view of the VEX
+    they may read.
+
+    A confidential VEX document's statements (status, justification, impact, action) are as
+    confidential as the document. ``evaluate`` therefore stores two views per finding, both
+    from the same ``vex_for``: ``status``/``vex`` with what everyone may read (public VEX
+    documents, and signed OpenVEX statements, which are logged and so public facts) and
+    ``full_status``/``full_vex`` with every VEX document. A reader gets the full view for
+    releases whose every VEX document they may read (confidential files of a release are
+    read all or none, so this is "may read the deciding document"), the public one otherwise.
+
+    Why two stored views rather than masking the full one at read time: a masked finding
+    would fall back to its match's status and lose what a public or signed statement says
+    about it, and its conflicts could still come from the confidential document; the public
+    view is exactly what ``clearroom vulns scan`` computes from the public files. And the
+    public view is the stored default, so code that reads ``Finding.status`` without coming
+    here shows too little, never too much (fail closed)."""
 
     def files(documents: QuerySet[Document]) -> QuerySet[Document]:
         return visible_files(actor, documents)
