@@ -276,7 +276,7 @@ def test_chart_points_and_scale() -> None:
         Evaluation(at=datetime(2026, 1, d, tzinfo=UTC), snapshot="s", open_by_severity={"high": d})
         for d in range(1, 31)
     ]
-    points = charts.daily_points(many, days=10)
+    points = charts.daily_points(many, days=10, counted="open_by_severity")
     assert [p.day.day for p in points] == list(range(21, 31))
     chart = charts.open_findings_chart(points, ident="x", subject="s")
     assert chart is not None and chart.latest.total == 30

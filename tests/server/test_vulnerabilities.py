@@ -531,3 +531,154 @@ def test_ingest_lost_on_its_last_attempt_stores_the_reason(world, settings, queu
     assert Job.objects.get(kind="sbom.ingest").status == JobStatus.FAILED
     error = ReleaseSbom.objects.get(document=document).error
     assert "attempt 3 of 3 was lost" in error and "worker-that-died" in error
+
+
+IMPACT = "The streaming mode is never enabled."
+
+
+@pytest.fixture
+def confidential_vex(world, scan_advisories, queued):
+    """A published release: a public SBOM, and the vendor's VEX (parser not_affected, with an
+    impact statement) uploaded as a confidential document. Telco follows without a grant, the
+    lab follows with one."""
+    telco = Organisation.objects.create(slug="telco", name="Telco", kind="customer")
+    for follower in (telco, Organisation.objects.get(slug="lab")):
+        Follow.objects.create(organisation=follower, product=world.product)
+    client = world.client(world.token)
+    put(client, "app.bin", b"application")
+    for name, query in (
+        ("app.cdx.json", "?kind=sbom"),
+        ("vex.openvex.json", "?kind=vex&confidentiality=confidential"),
+    ):
+        data = (DATA / name).read_bytes()
+        assert put(client, name, data, collection="documents", query=query).status_code == 201
+    assert client.post(f"{RELEASE}/publish").status_code == 200
+    release = world.product.releases.get()
+    _ingest(release)
+    return release, services.evaluate(release)
+
+
+def test_confidential_vex_justification_never_reaches_a_reader_without_access(
+    world, confidential_vex
+):
+    from django.urls import reverse
+
+    telco = Organisation.objects.get(slug="telco")
+    readers = {
+        "anonymous": world.client(),
+        "telco member": world.client(world.token_for(_member("buyer", telco, "viewer"), telco)),
+    }
+    page = reverse("portal:vulnerabilities", args=["acme", "router", "1.0.0"])
+    for who, client in readers.items():
+        answer = client.get(f"{RELEASE}/vulnerabilities").json()
+        parser = next(f for f in answer["findings"] if f["advisory"] == "GHSA-scan-0002")
+        assert parser["status"] == "affected" and parser["vex"] is None, who
+        assert (
+            answer["open_by_severity"]["critical"] == 1
+            and sum(answer["open_by_severity"].values()) == 2
+        ), who
+        for query in ("?status=all", "?status=all&format=csv", "?status=all&format=cyclonedx"):
+            body = client.get(f"{RELEASE}/vulnerabilities{query}").content.decode()
+            assert IMPACT not in body and "not_in_execute_path" not in body, (who, query)
+            assert "not_affected" not in body, (who, query)
+        assert (
+            client.get(f"{RELEASE}/vulnerabilities?status=not_affected").json()["findings"] == []
+        ), who
+        for url in (page, f"{page}?status=all", f"{page}?status=not_affected"):
+            html = client.get(url).content.decode()
+            assert IMPACT not in html and "not_in_execute_path" not in html, (who, url)
+        portfolio = client.get("/api/organisations/acme/vulnerabilities").json()
+        assert portfolio["releases"][0]["open"] == 2, who
+        assert all(
+            h["open_by_severity"] == {**h["open_by_severity"], "critical": 1}
+            for h in answer["history"]
+        ), who
+    # Those who may read the VEX document see what it says.
+    for client in (
+        world.client(world.token),
+        world.client(world.token_for(world.evaluator, world.lab)),
+    ):
+        answer = client.get(f"{RELEASE}/vulnerabilities?status=all").json()
+        parser = next(f for f in answer["findings"] if f["advisory"] == "GHSA-scan-0002")
+        assert parser["status"] == "not_affected" and parser["vex"]["impact_statement"] == IMPACT
+        assert IMPACT in client.get(f"{page}?status=all").content.decode()
+        assert (
+            client.get("/api/organisations/acme/vulnerabilities").json()["releases"][0]["open"] == 1
+        )
+
+
+def test_follower_without_access_to_a_confidential_vex_is_told_the_public_count(
+    world, confidential_vex
+):
+    """Telco (no grant) is told of both findings open as it may see them; the vendor and the
+    lab, which read the VEX document, of the one it leaves open."""
+    _, evaluation = confidential_vex
+    told = dict(Notification.objects.values_list("organisation__slug", "text"))
+    assert evaluation.new_findings == 1
+    assert told["acme"].startswith("1 new") and told["lab"].startswith("1 new")
+    assert told["telco"].startswith("2 new")
+    assert evaluation.open_by_severity["critical"] == 1
+    assert sum(evaluation.open_by_severity.values()) == 1
+    assert sum(evaluation.public_open_by_severity.values()) == 2
+
+
+def test_showcase_counts_and_csaf_never_use_a_confidential_vex(world, confidential_vex):
+    from django.test import Client
+
+    numbers = Client().get("/orgs/acme/-/showcase/?format=json").json()
+    text = json.dumps(numbers)
+    assert IMPACT not in text
+    (row,) = numbers["releases"]
+    assert sum(row["open"].values()) == 2 and row["vex_coverage"] == 0
+    html = Client().get("/orgs/acme/-/showcase/").content.decode()
+    assert IMPACT not in html
+    index = Client().get("/.well-known/csaf/white/index.txt")
+    assert index.status_code in (200, 404)
+    assert IMPACT not in index.content.decode()
+    for path in index.content.decode().split():
+        assert IMPACT not in Client().get(f"/.well-known/csaf/white/{path}").content.decode()
+
+
+def test_a_signed_vex_statement_is_public_and_decides_for_everyone(world, confidential_vex, queued):
+    release, _ = confidential_vex
+    owner = world.client(world.token_for(_member("owner", world.vendor, "owner"), world.vendor))
+    key = FileSigner.generate()
+    owner.post(
+        "/api/organisations/acme/keys",
+        data=_envelope(_key_event(key), key),
+        content_type="application/json",
+    )
+    envelope = _signed_vex(
+        key, {"status": "not_affected", "justification": "vulnerable_code_not_present"}
+    )
+    client = world.client(world.token)
+    answer = client.post(f"{RELEASE}/attestations", data=envelope, content_type="application/json")
+    assert answer.status_code == 201, answer.content
+    services.evaluate(release)
+    webkit = world.client().get(f"{RELEASE}/vulnerabilities?status=all").json()["findings"]
+    decided = [f for f in webkit if f["advisory"] == "GHSA-scan-0001"]
+    assert decided and all(f["status"] == "not_affected" for f in decided)
+    assert all(f["vex"]["signed"] is True for f in decided)
+
+
+def test_findings_decided_by_a_confidential_vex_before_the_fix_are_hidden_by_the_migration(
+    world, confidential_vex
+):
+    """Before the fix ``status``/``vex`` applied every VEX document: the migration keeps that
+    as the full view and shows the match's own status until the release is evaluated again."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    release, _ = confidential_vex
+    parser = Finding.objects.get(release=release, advisory_id="GHSA-scan-0002")
+    Finding.objects.filter(pk=parser.pk).update(
+        status=parser.full_status, vex=parser.full_vex, full_status="", full_vex=None
+    )
+    migration = import_module(
+        "clearroom.server.vulnerabilities.migrations.0003_confidential_vex_views"
+    )
+    migration.split_views(apps, None)
+    parser.refresh_from_db()
+    assert (parser.status, parser.vex) == ("affected", None)
+    assert parser.full_status == "not_affected" and parser.full_vex["impact_statement"] == IMPACT

@@ -24,9 +24,10 @@ from clearroom.server.catalog.models import Release
 from clearroom.server.errors import Invalid
 from clearroom.server.vulnerabilities.models import Component, Finding
 from clearroom.server.vulnerabilities.services import (
+    findings_for,
+    history_field,
     open_findings,
     readable_sboms,
-    sees_every_sbom,
 )
 from clearroom.vulns.report import cyclonedx_analysis
 from clearroom.vulns.scan import SEVERITY_ORDER
@@ -63,6 +64,7 @@ def component_out(c: Component) -> dict[str, Any]:
 
 
 def finding_out(f: Finding) -> dict[str, Any]:
+    """A finding from :func:`findings_for`: the status and VEX the reader may see."""
     return {
         "advisory": f.advisory_id,
         "aliases": f.aliases,
@@ -71,9 +73,9 @@ def finding_out(f: Finding) -> dict[str, Any]:
         "component": {"name": f.component.name, "version": f.component.version},
         "purl": f.component.purl,
         "fixed_versions": f.fixed_versions,
-        "status": f.status,
+        "status": f.shown_status,  # type: ignore[attr-defined]
         "match": {"status": f.match_status, "reason": f.reason or None},
-        "vex": f.vex,
+        "vex": f.shown_vex,  # type: ignore[attr-defined]
         "paths": f.component.paths,
         "first_seen": f.first_seen.isoformat(),
         "last_seen": f.last_seen.isoformat(),
@@ -116,20 +118,21 @@ def components(
 def _findings(
     actor: Actor, release: Release, severity: str | None, status: str | None
 ) -> QuerySet[Finding]:
-    readable = readable_sboms(actor, Release.objects.filter(pk=release.pk))
-    rows = release.findings.select_related("component").filter(
-        resolved_at__isnull=True, component__sbom__in=readable
+    rows = (
+        findings_for(actor, Release.objects.filter(pk=release.pk))
+        .select_related("component")
+        .filter(resolved_at__isnull=True)
     )
     if severity is not None:
         if severity not in SEVERITY_ORDER:
             raise Invalid(f"severity must be one of {', '.join(SEVERITY_ORDER)}")
         rows = rows.filter(rating=severity)
     if status == "open" or status is None:
-        rows = rows.filter(status__in=Finding.OPEN)
+        rows = open_findings(rows)
     elif status != "all":
         if status not in STATUSES:
             raise Invalid(f"status must be open, all or one of {', '.join(STATUSES)}")
-        rows = rows.filter(status=status)
+        rows = rows.filter(shown_status=status)
     return rows
 
 
@@ -153,7 +156,7 @@ def vulnerabilities(
     if format not in FORMATS:
         raise Invalid(f"format must be one of {', '.join(FORMATS)}")
     rows = list(_findings(actor, release, severity, status))
-    whole = sees_every_sbom(release, readable_sboms(actor, Release.objects.filter(pk=release.pk)))
+    counted = history_field(actor, release)
     name = f"{org}-{product}-{version}-vulnerabilities"
     if format == "csv":
         return _csv(rows, name)
@@ -165,19 +168,23 @@ def vulnerabilities(
     evaluation = release.evaluations.order_by("-at").first()
     counts = dict.fromkeys(SEVERITY_ORDER, 0)
     for f in rows:
-        if f.status in Finding.OPEN:
+        if f.shown_status in Finding.OPEN:  # type: ignore[attr-defined]
             counts[f.rating if f.rating in counts else "unknown"] += 1
     doc = {
         "release": {"vendor": org, "product": product, "version": version},
         "advisory_snapshot": evaluation.snapshot if evaluation else None,
         "evaluated_at": evaluation.at.isoformat() if evaluation else None,
         "open_by_severity": counts if status in (None, "open") else None,
-        # The stored history counts every SBOM; shown to those who may read all of them.
+        # The full stored history counts every SBOM and VEX document; shown to those who may
+        # read them all; other readers of an SBOM get the public counts (none before they
+        # were kept), readers of none get nothing.
         "history": [
-            {"at": e.at.isoformat(), "open_by_severity": e.open_by_severity}
-            for e in reversed(release.evaluations.order_by("-at")[:1000])  # the newest 1,000
+            {"at": e.at.isoformat(), "open_by_severity": getattr(e, counted)}
+            for e in reversed(
+                release.evaluations.exclude(**{f"{counted}__isnull": True}).order_by("-at")[:1000]
+            )  # the newest 1,000
         ]
-        if whole
+        if counted
         else [],
         "findings": [finding_out(f) for f in rows],
     }
@@ -198,7 +205,7 @@ def _csv(rows: list[Finding], name: str) -> HttpResponse:
                 f.component.name,
                 f.component.version,
                 f.component.purl,
-                f.status,
+                f.shown_status,  # type: ignore[attr-defined]
                 " ".join(f.fixed_versions),
                 f.first_seen.isoformat(),
             ]
@@ -227,10 +234,9 @@ def _vdr(release: Release, rows: list[Finding]) -> dict[str, Any]:
         if f.score is not None:
             entry["ratings"] = [{"score": f.score, "severity": f.rating, "vector": f.vector}]
         entry["affects"].append({"ref": f"component-{f.component_id}"})
-        if f.vex:
-            vex = f.vex
+        if vex := f.shown_vex:  # type: ignore[attr-defined]
             entry["analysis"] = cyclonedx_analysis(
-                f.status,
+                f.shown_status,  # type: ignore[attr-defined]
                 vex.get("justification"),
                 vex.get("impact_statement"),
                 vex.get("action_statement"),
@@ -280,10 +286,7 @@ def portfolio(request: HttpRequest, org: str) -> Any:
         .select_related("product")
         .order_by("product__slug", "-created_at")
     )
-    readable = readable_sboms(actor, releases)
-    open_rows = open_findings(
-        Finding.objects.filter(release__in=releases, component__sbom__in=readable)
-    )
+    open_rows = open_findings(findings_for(actor, releases))
     counts: dict[int, dict[str, int]] = {}
     for release_id, rating, n in (
         open_rows.values_list("release_id", "rating").annotate(n=Count("id")).order_by()

@@ -71,13 +71,20 @@ class Chart:
         return self.points[-1]
 
 
-def daily_points(evaluations: Iterable[Evaluation], *, days: int = MAX_DAYS) -> list[Point]:
+def daily_points(
+    evaluations: Iterable[Evaluation],
+    *,
+    days: int = MAX_DAYS,
+    counted: str = "public_open_by_severity",
+) -> list[Point]:
     """One point per UTC day that had an evaluation, oldest first, the newest ``days`` only.
-    ``evaluations`` must come oldest first; a later evaluation of a day replaces an earlier."""
+    ``evaluations`` must come oldest first; a later evaluation of a day replaces an earlier.
+    ``counted`` names the stored counts drawn: the public ones unless the caller knows the
+    reader may see every SBOM and VEX document (``history_field``)."""
     by_day: dict[date, Point] = {}
     for e in evaluations:
         counts = dict.fromkeys(SEVERITIES, 0)
-        for rating, n in (e.open_by_severity or {}).items():
+        for rating, n in (getattr(e, counted) or {}).items():
             key = rating if rating in counts else "unknown"
             counts[key] += max(int(n), 0)
         day = e.at.astimezone(UTC).date()

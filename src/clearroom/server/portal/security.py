@@ -17,7 +17,19 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -39,10 +51,11 @@ from clearroom.server.vulnerabilities.models import (
 )
 from clearroom.server.vulnerabilities.services import (
     count_open,
+    findings_for,
     following_organisation,
+    history_field,
     open_findings,
     readable_sboms,
-    sees_every_sbom,
 )
 from clearroom.server.vulnerabilities.services import follow as follow_product
 from clearroom.vulns.scan import SEVERITY_ORDER
@@ -74,8 +87,8 @@ def _release_sboms(actor: Actor, release: Release) -> list[ReleaseSbom]:
     )
 
 
-def _sees_every_sbom(release: Release, sboms: list[ReleaseSbom]) -> bool:
-    return sees_every_sbom(release, ReleaseSbom.objects.filter(pk__in=[s.pk for s in sboms]))
+def _findings(actor: Actor, release: Release) -> QuerySet[Finding]:
+    return findings_for(actor, Release.objects.filter(pk=release.pk))
 
 
 def _zero() -> dict[str, int]:
@@ -117,9 +130,17 @@ def _quality(sbom: ReleaseSbom) -> list[dict[str, Any]]:
     return result
 
 
-def _chart(release: Release, *, ident: str) -> charts.Chart | None:
-    newest = Evaluation.objects.filter(release=release).order_by("-at", "-pk")[:EVALUATIONS_READ]
-    points = charts.daily_points(reversed(list(newest)))
+def _chart(actor: Actor, release: Release, *, ident: str) -> charts.Chart | None:
+    """The history of open findings in the counts ``actor`` may see (full or public)."""
+    counted = history_field(actor, release)
+    if counted is None:
+        return None
+    newest = (
+        Evaluation.objects.filter(release=release)
+        .exclude(**{f"{counted}__isnull": True})
+        .order_by("-at", "-pk")[:EVALUATIONS_READ]
+    )
+    points = charts.daily_points(reversed(list(newest)), counted=counted)
     subject = f"{release.product.name} {release.version}"
     return charts.open_findings_chart(points, ident=ident, subject=subject)
 
@@ -140,7 +161,7 @@ def _release_kwargs(release: Release) -> dict[str, str]:
 def release_context(actor: Actor, release: Release) -> dict[str, Any]:
     """The security panel of a release page: its SBOMs' scores, components, open findings."""
     sboms = _release_sboms(actor, release)
-    counts = count_open(Finding.objects.filter(release=release, component__sbom__in=sboms))
+    counts = count_open(_findings(actor, release))
     args = _release_args(release)
     return {
         "security": {
@@ -170,14 +191,11 @@ def components(request: HttpRequest, org: str, product: str, version: str) -> Ht
     actor, release = auth.actor, auth.resource.release
     sboms = _release_sboms(actor, release)
     query = request.GET.get("q", "").strip()[:QUERY_MAX_LENGTH]
+    still_open = open_findings(_findings(actor, release)).filter(component=OuterRef("pk"))
+    counted = still_open.order_by().values("component").annotate(n=Count("pk")).values("n")
     rows = (
         Component.objects.filter(sbom__in=sboms)
-        .annotate(
-            open_findings=Count(
-                "findings",
-                filter=Q(findings__resolved_at__isnull=True, findings__status__in=Finding.OPEN),
-            )
-        )
+        .annotate(open_findings=Coalesce(Subquery(counted), 0))
         .order_by("name", "version", "pk")
     )
     if query:
@@ -241,7 +259,7 @@ def _filtered(findings: QuerySet[Finding], severity: str, status: str) -> QueryS
     elif status == "resolved":
         findings = findings.filter(resolved_at__isnull=False)
     else:
-        findings = findings.filter(resolved_at__isnull=True, status=status)
+        findings = findings.filter(resolved_at__isnull=True, shown_status=status)
     if severity:
         findings = findings.filter(rating=severity)
     return findings
@@ -254,6 +272,7 @@ def _present(findings: Iterable[Finding]) -> list[Finding]:
         f.alias_links = [(a, OSV_URL + a) for a in f.aliases]  # type: ignore[attr-defined]
         f.path_texts = [" → ".join(path) for path in f.component.paths]  # type: ignore[attr-defined]
         f.severity_label = f.rating.capitalize()  # type: ignore[attr-defined]
+        f.status_label = Finding.Status(f.shown_status).label  # type: ignore[attr-defined]
     return shown
 
 
@@ -279,7 +298,7 @@ def vulnerabilities(request: HttpRequest, org: str, product: str, version: str) 
     if form.is_valid():
         severity = form.cleaned_data["severity"] or ""
         status = form.cleaned_data["status"] or "open"
-    base = Finding.objects.filter(release=release, component__sbom__in=sboms)
+    base = _findings(actor, release)
     rows = (
         _filtered(base, severity, status)
         .select_related("component")
@@ -303,7 +322,7 @@ def vulnerabilities(request: HttpRequest, org: str, product: str, version: str) 
         "severities": severity_rows(count_open(base)),
         "has_sbom": bool(sboms),
         "latest": latest,
-        "chart": _chart(release, ident="history") if _sees_every_sbom(release, sboms) else None,
+        "chart": _chart(actor, release, ident="history"),
         "exports": [
             (label, f"{api}?{_export_query(fmt, severity, status)}")
             for fmt, label in EXPORT_FORMATS
@@ -328,10 +347,10 @@ def portfolio(request: HttpRequest, org: str) -> HttpResponse:
         .select_related("product")
         .order_by("product__name", F("published_at").desc(nulls_last=True), "-pk")
     )
-    sboms = readable_sboms(actor, releases)
     by_release: dict[int, dict[str, int]] = {}
     totals = _zero()
-    found = open_findings(Finding.objects.filter(release__in=releases, component__sbom__in=sboms))
+    sboms = readable_sboms(actor, releases)
+    found = open_findings(findings_for(actor, releases))
     for release_id, rating, n in (
         found.values_list("release_id", "rating").annotate(n=Count("id")).order_by()
     ):
@@ -409,8 +428,8 @@ def product_context(actor: Actor, product: Product) -> dict[str, Any]:
         .first()
     )
     chart = None
-    if latest is not None and _sees_every_sbom(latest, _release_sboms(actor, latest)):
-        chart = _chart(latest, ident="product-history")
+    if latest is not None:
+        chart = _chart(actor, latest, ident="product-history")
     return {
         "followers": Follow.objects.filter(product=product).count(),
         "follower": follower,

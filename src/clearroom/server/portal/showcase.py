@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 from clearroom.attest.predicates.slsa import reports_reproduced
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.attestations.services import statement_of
-from clearroom.server.authz import Permission
+from clearroom.server.authz import Actor, Permission
 from clearroom.server.authz.routes import allow, authorized
 from clearroom.server.catalog.models import Release
 from clearroom.server.collaboration.models import Evaluation
@@ -27,7 +27,7 @@ from clearroom.server.pagecache.cache import anonymous_cache
 from clearroom.server.portal import charts
 from clearroom.server.portal.errors import portal_view
 from clearroom.server.vulnerabilities.models import Evaluation as ScanRun
-from clearroom.server.vulnerabilities.models import Finding
+from clearroom.server.vulnerabilities.services import findings_for, open_findings
 
 HISTORY_READ = 400
 
@@ -45,13 +45,12 @@ def posture(vendor: Organisation) -> dict[str, Any]:
         sboms = list(r.sboms.filter(error="", document__confidentiality="public"))
         ntia = [(s.quality.get("ntia") or {}).get("score") for s in sboms]
         scores = [float(x) for x in ntia if isinstance(x, int | float)]
-        findings = Finding.objects.filter(release=r, component__sbom__in=sboms)
+        # what anyone may read: public SBOMs, decided by public or signed VEX only
+        findings = findings_for(Actor(user=None), Release.objects.filter(pk=r.pk))
         affected = findings.filter(match_status="affected", resolved_at__isnull=True)
-        decided = affected.filter(vex__isnull=False).count()
+        decided = affected.filter(shown_vex__isnull=False).count()
         open_counts = dict(
-            findings.filter(resolved_at__isnull=True, status__in=Finding.OPEN)
-            .values_list("rating")
-            .annotate(n=Count("pk"))
+            open_findings(findings).values_list("rating").annotate(n=Count("pk")).order_by()
         )
         rows.append(
             {
@@ -107,7 +106,11 @@ def _reproduced(evaluations: Iterable[Evaluation]) -> dict[int, list[str]]:
 def _history(vendor: Organisation) -> charts.Chart | None:
     histories = []
     for release in Release.objects.filter(product__vendor=vendor, state=Release.State.PUBLISHED):
-        runs = ScanRun.objects.filter(release=release).order_by("-at", "-pk")[:HISTORY_READ]
+        runs = (  # the public counts (public SBOMs, public VEX), none before they were kept
+            ScanRun.objects.filter(release=release, public_open_by_severity__isnull=False).order_by(
+                "-at", "-pk"
+            )[:HISTORY_READ]
+        )
         histories.append(charts.daily_points(reversed(list(runs))))
     points = charts.combined_points(histories)
     return charts.open_findings_chart(points, ident="vendor-history", subject=vendor.name)

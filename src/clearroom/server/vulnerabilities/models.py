@@ -74,8 +74,23 @@ class Finding(models.Model):
     fixed_versions = models.JSONField(default=list)
     match_status = models.CharField(max_length=20, help_text="affected or unknown, before VEX.")
     reason = models.TextField(blank=True)
-    status = models.CharField(max_length=30, choices=Status.choices)
-    vex = models.JSONField(null=True, blank=True, help_text="The VEX statement that decided.")
+    status = models.CharField(
+        max_length=30,
+        choices=Status.choices,
+        help_text="After the VEX everyone may read (public documents, signed statements).",
+    )
+    vex = models.JSONField(
+        null=True, blank=True, help_text="The VEX statement everyone may read that decided."
+    )
+    full_status = models.CharField(
+        max_length=30,
+        choices=Status.choices,
+        blank=True,
+        help_text="After every VEX document, confidential ones too: for their readers only.",
+    )
+    full_vex = models.JSONField(
+        null=True, blank=True, help_text="The statement that decided among every VEX document."
+    )
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(
@@ -93,6 +108,7 @@ class Finding(models.Model):
 
     @property
     def is_open(self) -> bool:
+        """Open as everyone may see it (public VEX only)."""
         return self.resolved_at is None and self.status in self.OPEN
 
 
@@ -102,7 +118,12 @@ class Evaluation(models.Model):
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="evaluations")
     at = models.DateTimeField(default=timezone.now)
     snapshot = models.CharField(max_length=80)
-    open_by_severity = models.JSONField(default=dict)
+    open_by_severity = models.JSONField(
+        default=dict, help_text="Every SBOM and VEX document: for those who read them all."
+    )
+    public_open_by_severity = models.JSONField(
+        null=True, blank=True, help_text="Public SBOMs, public VEX: for everyone else."
+    )
     new_findings = models.PositiveIntegerField(default=0)
 
     class Meta:

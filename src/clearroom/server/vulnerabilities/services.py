@@ -12,14 +12,15 @@ import contextlib
 import json
 import logging
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Case, CharField, Count, F, Field, JSONField, QuerySet, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,7 +35,7 @@ from clearroom.sbom.validate import validate_sbom
 from clearroom.server.accounts.models import Organisation
 from clearroom.server.authz import Actor, visible_files
 from clearroom.server.authz.rules import organisation_files
-from clearroom.server.catalog.models import Document, Product, Release
+from clearroom.server.catalog.models import Confidentiality, Document, Product, Release
 from clearroom.server.catalog.signals import announce
 from clearroom.server.errors import Forbidden, Unauthenticated
 from clearroom.server.notifications.models import Notification
@@ -193,10 +194,12 @@ class _Row:
     purl: str | None
 
 
-def vex_statements(release: Release) -> list[tuple[VexStatement, bool]]:
+def vex_statements(release: Release) -> list[tuple[VexStatement, bool, bool]]:
     """The vendor's VEX statements about the release, each with whether it was signed (an
-    OpenVEX in-toto statement by a registered key) or came in a VEX document of the release."""
-    found: list[tuple[VexStatement, bool]] = []
+    OpenVEX in-toto statement by a registered key) or came in a VEX document of the release,
+    and whether everyone may read it: a signed statement is logged, so public; one from a
+    document is as public as that document."""
+    found: list[tuple[VexStatement, bool, bool]] = []
     for document in release.documents.filter(kind=Document.Kind.VEX):
         try:
             vex = load_vex(_read(document))
@@ -206,11 +209,12 @@ def vex_statements(release: Release) -> list[tuple[VexStatement, bool]]:
         if problems := check_minimum(vex):  # CISA's minimum elements, as for signed VEX
             _log.warning("VEX document %s of %s ignored: %s", document.name, release, problems)
             continue
-        found += [(s, False) for s in vex.statements]
+        public = document.confidentiality == Confidentiality.PUBLIC
+        found += [(s, False, public) for s in vex.statements]
     for attestation in release.attestations.filter(predicate_type=OPENVEX):
         statement = Statement.parse(Envelope.from_json(bytes(attestation.envelope)).payload)
         document = load_vex(json.dumps(dict(statement.predicate)).encode())
-        found += [(s, True) for s in document.statements]
+        found += [(s, True, True) for s in document.statements]
     return found
 
 
@@ -231,8 +235,9 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
         collapse_unparsable=False,
     )
     vex = vex_statements(release)
-    statements = [s for s, _ in vex]
-    signed = {id(s) for s, is_signed in vex if is_signed}
+    statements = [s for s, _, _ in vex]
+    public = [s for s, _, is_public in vex if is_public]
+    signed = {id(s) for s, is_signed, _ in vex if is_signed}
     now = timezone.now()
     new: list[int] = []
     with transaction.atomic():
@@ -240,6 +245,7 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
         for found in report.findings:
             component = components[found.component_ref]
             newest, conflicts = vex_for(found, statements)
+            newest_public, conflicts_public = vex_for(found, public)
             score = found.severity
             values = {
                 "aliases": list(found.aliases),
@@ -250,8 +256,10 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
                 "fixed_versions": list(found.fixed_versions),
                 "match_status": found.status,
                 "reason": found.reason,
-                "status": newest.status if newest else found.status,
-                "vex": _vex_json(newest, conflicts, signed),
+                "status": newest_public.status if newest_public else found.status,
+                "vex": _vex_json(newest_public, conflicts_public, signed),
+                "full_status": newest.status if newest else found.status,
+                "full_vex": _vex_json(newest, conflicts, signed),
                 "last_seen": now,
                 "resolved_at": None,
                 "snapshot": report.snapshot,
@@ -263,8 +271,8 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
                 defaults=values,
             )
             seen.add(finding.pk)
-            if created and finding.is_open:
-                new.append(finding.pk)
+            if created and (finding.is_open or finding.full_status in Finding.OPEN):
+                new.append(finding.pk)  # open in one view or the other; _notify counts per reader
         stale = Finding.objects.filter(
             release=release, component__in=components.values(), resolved_at__isnull=True
         ).exclude(pk__in=seen)
@@ -273,7 +281,8 @@ def evaluate(release: Release, packages: Iterable[tuple[str, str]] | None = None
             release=release,
             snapshot=report.snapshot,
             open_by_severity=open_counts(release),
-            new_findings=len(new),
+            public_open_by_severity=count_open(public_findings(release)),
+            new_findings=open_findings(all_findings(release).filter(pk__in=new)).count(),
         )
         if new:
             _notify(release, new)
@@ -320,8 +329,104 @@ def sees_every_sbom(release: Release, readable: QuerySet[ReleaseSbom]) -> bool:
     return not ReleaseSbom.objects.filter(release=release).exclude(pk__in=readable).exists()
 
 
+def _shown(findings: QuerySet[Finding], full: QuerySet[Release]) -> QuerySet[Finding]:
+    def either(field: str, output: Field[Any, Any]) -> Case:
+        return Case(
+            When(release__in=full, then=F(f"full_{field}")), default=F(field), output_field=output
+        )
+
+    return findings.annotate(
+        shown_status=either("status", CharField()), shown_vex=either("vex", JSONField())
+    )
+
+
+def _reading_every_vex(
+    releases: QuerySet[Release], files: Callable[[QuerySet[Document]], QuerySet[Document]]
+) -> QuerySet[Release]:
+    """The releases of ``releases`` none of whose VEX documents ``files`` leaves out."""
+    vex = Document.objects.filter(release__in=releases, kind=Document.Kind.VEX)
+    hidden = vex.exclude(pk__in=files(vex)).values("release_id")
+    return releases.exclude(pk__in=hidden)
+
+
+def findings_for(actor: Actor, releases: QuerySet[Release]) -> QuerySet[Finding]:
+    """THE findings ``actor`` may read in ``releases`` - the API, its CSV and CycloneDX
+    exports, the portal's pages, counts and the showcase all read them here: those of SBOMs
+    they may read, annotated with ``shown_status`` and ``shown_vex``, the view of the VEX
+    they may read.
+
+    A confidential VEX document's statements (status, justification, impact, action) are as
+    confidential as the document. ``evaluate`` therefore stores two views per finding, both
+    from the same ``vex_for``: ``status``/``vex`` with what everyone may read (public VEX
+    documents, and signed OpenVEX statements, which are logged and so public facts) and
+    ``full_status``/``full_vex`` with every VEX document. A reader gets the full view for
+    releases whose every VEX document they may read (confidential files of a release are
+    read all or none, so this is "may read the deciding document"), the public one otherwise.
+
+    Why two stored views rather than masking the full one at read time: a masked finding
+    would fall back to its match's status and lose what a public or signed statement says
+    about it, and its conflicts could still come from the confidential document; the public
+    view is exactly what ``clearroom vulns scan`` computes from the public files. And the
+    public view is the stored default, so code that reads ``Finding.status`` without coming
+    here shows too little, never too much (fail closed)."""
+
+    def files(documents: QuerySet[Document]) -> QuerySet[Document]:
+        return visible_files(actor, documents)
+
+    findings = Finding.objects.filter(
+        release__in=releases, component__sbom__in=readable_sboms(actor, releases)
+    )
+    return _shown(findings, _reading_every_vex(releases, files))
+
+
+def organisation_findings(
+    organisation: Organisation, findings: QuerySet[Finding]
+) -> QuerySet[Finding]:
+    """What an organisation's shared inbox may be told of ``findings`` (the same rule as
+    :func:`findings_for`, with :func:`organisation_files`)."""
+
+    def files(documents: QuerySet[Document]) -> QuerySet[Document]:
+        return organisation_files(organisation, documents)
+
+    releases = Release.objects.filter(pk__in=findings.values("release_id"))
+    sboms = files(Document.objects.filter(release__in=releases, kind=Document.Kind.SBOM))
+    readable = findings.filter(component__sbom__document__in=sboms)
+    return _shown(readable, _reading_every_vex(releases, files))
+
+
+def public_findings(release: Release) -> QuerySet[Finding]:
+    """The findings anyone may read once the release is public: public SBOMs, public VEX."""
+    public = Finding.objects.filter(
+        release=release, component__sbom__document__confidentiality=Confidentiality.PUBLIC
+    )
+    return _shown(public, Release.objects.none())
+
+
+def all_findings(release: Release) -> QuerySet[Finding]:
+    """Every finding of the release with every VEX statement: the vendor's own numbers (its
+    notifications, its release checks, the stored history), never a reader's page."""
+    return _shown(release.findings.all(), Release.objects.filter(pk=release.pk))
+
+
+def history_field(actor: Actor, release: Release) -> str | None:
+    """Which stored counts of the release's evaluations ``actor`` may see: the full ones
+    (``Evaluation.open_by_severity``) if they read every SBOM and every VEX document, the
+    public ones if they read some SBOM, none if they read no SBOM of it."""
+
+    def files(documents: QuerySet[Document]) -> QuerySet[Document]:
+        return visible_files(actor, documents)
+
+    one = Release.objects.filter(pk=release.pk)
+    readable = readable_sboms(actor, one)
+    if sees_every_sbom(release, readable) and _reading_every_vex(one, files).exists():
+        return "open_by_severity"
+    return "public_open_by_severity" if readable.exists() else None
+
+
 def open_findings(findings: QuerySet[Finding]) -> QuerySet[Finding]:
-    return findings.filter(resolved_at__isnull=True, status__in=Finding.OPEN)
+    """Open findings of a queryset from :func:`findings_for` or its siblings (the status the
+    reader sees)."""
+    return findings.filter(resolved_at__isnull=True, shown_status__in=Finding.OPEN)
 
 
 def count_open(findings: QuerySet[Finding]) -> dict[str, int]:
@@ -335,26 +440,29 @@ def count_open(findings: QuerySet[Finding]) -> dict[str, int]:
 
 
 def open_counts(release: Release) -> dict[str, int]:
-    return count_open(release.findings.all())
+    """The vendor's count: every SBOM, every VEX statement."""
+    return count_open(all_findings(release))
 
 
 def _notify(release: Release, new: list[int]) -> None:
     """The vendor hears of new findings; so does every organisation following the product,
     once the release is public (a draft is the vendor's business) - each told only of the
-    findings in SBOMs it may read, and not at all if there are none (a count of findings in a
-    confidential SBOM says something about it)."""
+    findings in SBOMs it may read, open as the VEX it may read says, and not at all if there
+    are none (a count of findings in a confidential SBOM or closed by a confidential VEX
+    document says something about them)."""
     product = release.product
     url = reverse(
         "portal:vulnerabilities", args=[product.vendor.slug, product.slug, release.version]
     )
-    told: dict[int, list[int]] = {len(new): [product.vendor_id]}
+    told: dict[int, list[int]] = {}
+    vendor = open_findings(all_findings(release).filter(pk__in=new)).count()
+    if vendor:
+        told[vendor] = [product.vendor_id]
     if release.is_public:
         findings = Finding.objects.filter(pk__in=new)
-        sboms = Document.objects.filter(release=release, kind=Document.Kind.SBOM)
         follows = Follow.objects.filter(product=product).exclude(organisation=product.vendor)
         for follow in follows.select_related("organisation"):
-            readable = organisation_files(follow.organisation, sboms)
-            count = findings.filter(component__sbom__document__in=readable).count()
+            count = open_findings(organisation_findings(follow.organisation, findings)).count()
             if count:
                 told.setdefault(count, []).append(follow.organisation_id)
     for count, organisations in told.items():
