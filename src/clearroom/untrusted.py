@@ -29,6 +29,9 @@ MAX_JSON_DEPTH = 32
 MAX_JSON_INT_DIGITS = 20
 """Enough for any unsigned 64-bit number; longer integers are refused before int() sees them."""
 MAX_UINT64 = (1 << 64) - 1
+MAX_KEY_FILE_BYTES = 64 << 10
+"""A key (PEM or a note verifier key) is at most a few hundred bytes; a larger key file is
+refused unread."""
 
 
 class InputError(ClearroomError):

@@ -204,3 +204,12 @@ def test_key_file_holding_a_public_key(tmp_path):
     path.chmod(0o600)
     with pytest.raises(BadKey, match="unencrypted PEM private key"):
         FileSigner.from_file(path)
+
+
+def test_key_file_of_a_gigabyte_is_refused_unread(tmp_path):
+    path = tmp_path / "huge.key"
+    with open(path, "wb") as f:
+        f.truncate(1 << 30)  # sparse: a gigabyte the reader must not read
+    os.chmod(path, 0o600)
+    with pytest.raises(BadKey, match="over the limit of 65,536"):
+        FileSigner.from_file(path)

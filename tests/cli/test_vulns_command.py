@@ -203,3 +203,10 @@ def test_scan_table_keeps_the_most_severe_findings_and_says_how_many_it_left_out
     assert len(rows) == 1000
     assert sum("critical" in row for row in rows) == 200  # every critical one is kept
     assert "Open: 200 critical, 1000 unknown" in table.stdout
+
+
+def test_scan_vex_file_from_dev_zero_is_refused_at_the_cap(db):
+    sbom = DATA / "scan" / "app.cdx.json"
+    result = _cli("vulns", "scan", str(sbom), "--db", str(db), "--vex", "/dev/zero")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "vex: /dev/zero is larger than the limit of 33,554,432 bytes" in result.stderr

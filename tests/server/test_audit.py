@@ -140,6 +140,12 @@ def test_export_file_check_from_the_command_line(trail, tmp_path):
     garbage.write_text("[1, 2]")
     refused = runner.invoke(audit_cli, ["verify", "--export", str(garbage)])
     assert refused.exit_code != 0 and "is not an exported trail" in str(refused.exception)
+    twice = tmp_path / "twice.json"  # two readers must never see two different trails
+    twice.write_text('{"events": [], "batches": {}, "events": [1]}')
+    refused = runner.invoke(audit_cli, ["verify", "--export", str(twice)])
+    assert refused.exit_code != 0 and "appears twice" in str(refused.exception)
+    refused = runner.invoke(audit_cli, ["verify", "--export", "/dev/zero"])
+    assert refused.exit_code != 0 and "larger than the limit" in str(refused.exception)
 
 
 def test_who_sees_which_trail(trail):

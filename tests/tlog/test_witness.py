@@ -398,3 +398,14 @@ def test_file_state_compare_and_swap(tmp_path):
     assert state.advance(ORIGIN, one, two)
     assert state.latest(ORIGIN) == two
     assert state.latest("example.com/never-seen") is None
+
+
+def test_witness_state_file_that_is_huge_is_refused_unread(tmp_path):
+    state = FileWitnessState(tmp_path)
+    witness = make_witness(state)
+    note = Log().grow(3).checkpoint()
+    assert add(witness, 0, [], note).status == 200
+    (stored,) = tmp_path.glob("*.json")
+    stored.write_bytes(b" " * (1 << 20))
+    with pytest.raises(WitnessStateError, match="over the limit of 65,536"):
+        state.latest(ORIGIN)

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from clearroom.attest.errors import BadKey
+from clearroom.untrusted import MAX_KEY_FILE_BYTES, InputError, read_capped
 
 Algorithm = Literal["ed25519", "ecdsa-p256"]
 ALGORITHMS: tuple[Algorithm, ...] = ("ed25519", "ecdsa-p256")
@@ -178,7 +179,9 @@ class FileSigner:
         try:
             if path.stat().st_mode & 0o077:
                 raise BadKey(f"attest: {path} is readable by others; chmod 600 it")
-            return cls.from_pem(path.read_bytes())
+            return cls.from_pem(read_capped(path, MAX_KEY_FILE_BYTES, what="attest: key"))
+        except InputError as exc:
+            raise BadKey(f"attest: cannot read the key {path}: {exc}") from None
         except OSError as exc:
             raise BadKey(f"attest: cannot read the key {path}: {exc.strerror}") from None
 

@@ -12,6 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from clearroom.errors import ClearroomError
+from clearroom.untrusted import MalformedInput, parse_json, read_capped
+
+MAX_EXPORT_BYTES = 1 << 30
+"""An exported trail comes from someone else: it is read with this cap before it is parsed."""
 
 app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 console = Console()
@@ -93,10 +97,11 @@ def _show(summary: dict[str, object]) -> None:
 
 
 def _verify_export(path: Path, log_key: str | None, as_json: bool) -> None:
+    data = read_capped(path, MAX_EXPORT_BYTES, what="audit: the export")
     try:
-        exported = json.loads(path.read_text())
+        exported = parse_json(data, what=f"audit: {path}")
         events, batches = exported["events"], exported["batches"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (MalformedInput, KeyError, TypeError) as exc:
         raise ClearroomError(f"audit: {path} is not an exported trail ({exc})") from None
     if log_key is None:
         log_key = str(exported.get("log", {}).get("verifier_key", ""))

@@ -56,15 +56,17 @@ EXIT_BAD_LOG = 3
 # --- Shared by the log commands -----------------------------------------------------------------
 
 
-MAX_KEY_FILE_BYTES = 64 << 10
-"""A verifier key is one short line; a key file larger than this is refused unread."""
-
-
 def load_verifier(value: str, what: str = "--key") -> NoteVerifier:
     """A note verifier key given as ``name+hex8+base64`` or as a file holding one."""
     from clearroom.tlog.errors import InvalidKey
     from clearroom.tlog.note import parse_verifier_key
-    from clearroom.untrusted import InputError, MalformedInput, decode_utf8, read_capped
+    from clearroom.untrusted import (
+        MAX_KEY_FILE_BYTES,
+        InputError,
+        MalformedInput,
+        decode_utf8,
+        read_capped,
+    )
 
     path = Path(value).expanduser()
     text = value.strip()

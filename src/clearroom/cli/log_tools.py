@@ -34,8 +34,13 @@ def _tiles(directory: Path):  # type: ignore[no-untyped-def]
 
 
 def _read_key(path: Path) -> str:
-    from clearroom.cli.log import MAX_KEY_FILE_BYTES
-    from clearroom.untrusted import InputError, MalformedInput, decode_utf8, read_capped
+    from clearroom.untrusted import (
+        MAX_KEY_FILE_BYTES,
+        InputError,
+        MalformedInput,
+        decode_utf8,
+        read_capped,
+    )
 
     try:
         data = read_capped(path, MAX_KEY_FILE_BYTES, what="log: key file")

@@ -208,11 +208,13 @@ def publish_vex(
     from clearroom.attest.predicates import OPENVEX
     from clearroom.attest.statement import Statement, Subject
     from clearroom.cli.client import Client
+    from clearroom.untrusted import InputError, MalformedInput, parse_json, read_capped
+    from clearroom.vulns.vex.model import MAX_VEX_BYTES
 
     org, _, product_slug = product.partition("/")
     try:
-        predicate = json.loads(file.read_bytes())
-    except (OSError, ValueError) as exc:
+        predicate = parse_json(read_capped(file, MAX_VEX_BYTES, what="vex"), what=f"vex: {file}")
+    except (InputError, MalformedInput) as exc:
         raise ClearroomError(f"vex: cannot read {file} as JSON: {exc}") from None
     path = f"/products/{org}/{product_slug}/releases/{version}"
     with Client(url, _token(token)) as client:

@@ -16,6 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from clearroom.errors import ClearroomError
+from clearroom.untrusted import read_capped
+from clearroom.vulns.vex.model import MAX_VEX_BYTES
 
 sbom_app = typer.Typer(
     name="sbom", help="Read and assess SBOMs.", no_args_is_help=True, add_completion=False
@@ -214,7 +216,7 @@ def scan(
             " `clearroom vulns sync --from PATH` (or --ecosystem NAME online)"
         )
     sbom = load_sbom(sbom_file)
-    documents = [load_vex(p.read_bytes()) for p in vex or []]
+    documents = [load_vex(read_capped(p, MAX_VEX_BYTES, what="vex")) for p in vex or []]
     with AdvisoryStore(path) as store:
         run = ScanRun(sbom, store, documents)
         if output_format == "json":

@@ -49,6 +49,7 @@ from clearroom.tlog.errors import (
 from clearroom.tlog.hashing import EMPTY_ROOT, HASH_SIZE
 from clearroom.tlog.merkle import verify_consistency
 from clearroom.tlog.note import CosignatureSigner, NoteVerifier, signature_lines
+from clearroom.untrusted import InputError, read_capped
 
 __all__ = [
     "MAX_BODY_SIZE",
@@ -67,6 +68,8 @@ __all__ = [
 MAX_BODY_SIZE = 64 * 1024
 """Larger add-checkpoint bodies are refused (413) before any parsing."""
 MAX_PROOF_LINES = 63
+MAX_STATE_BYTES = 64 * 1024
+"""A witness's state per log is a size and a root hash; a larger file is refused unread."""
 """The spec's limit on consistency proof lines."""
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
 """Content type of a 409 answer whose body is the witness's tree size."""
@@ -333,11 +336,11 @@ class FileWitnessState:
 
     def latest(self, origin: str) -> LogState | None:
         path = self._path(origin)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
+        if not path.exists():
             return None
-        except OSError as exc:
+        try:
+            raw = read_capped(path, MAX_STATE_BYTES, what="tlog: witness state")
+        except InputError as exc:
             raise WitnessStateError(f"tlog: cannot read witness state {path}: {exc}") from exc
         try:
             record = json.loads(raw)

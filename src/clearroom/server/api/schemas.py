@@ -98,7 +98,13 @@ class ReleaseOut(Schema):
     url: str
     artifacts: list[FileOut]
     documents: list[FileOut]
-    log: list[LogRef] = Field(..., description="Publication and withdrawal facts, in order.")
+    log: list[LogRef] = Field(
+        ...,
+        description=(
+            "The log entries about the release (publication, withdrawal, files, signed"
+            " statements, review findings), in order."
+        ),
+    )
 
 
 class CosignatureOut(Schema):
